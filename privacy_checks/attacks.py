@@ -1,0 +1,155 @@
+"""Membership inference attacks through TF Privacy, seeded, as plain records.
+
+``mia.run_attacks`` draws from NumPy's *global* RNG (attacker train/test
+splits, balancing). Unseeded, the logistic-regression attack gives different
+numbers on every run, and a regression gate built on it would cry wolf. Each
+evaluation therefore runs under its own seed, derived from the profile's seed,
+the model and the epoch, and the caller's global RNG state is restored after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, Profile, class_slice, derive_seed
+from privacy_checks.training import Snapshot
+
+if TYPE_CHECKING:
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
+        AttackResults,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackRecord:
+    """One attack on one slice of one model at one report epoch."""
+
+    model: str
+    epoch: int
+    attack: str
+    slice: str
+    auc: float
+    attacker_advantage: float
+    ppv: float
+    members: int
+    non_members: int
+
+    @property
+    def key(self) -> str:
+        """Baseline key: ``2_layers/epoch10/threshold/class_3``."""
+        return case_key(self.model, self.epoch, self.attack, self.slice)
+
+    def metric(self, name: str) -> float:
+        return float(getattr(self, name))
+
+
+def case_key(model: str, epoch: int, attack: str, slice_name: str) -> str:
+    return f"{model}/epoch{epoch}/{attack}/{slice_name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """All attacks on one snapshot: flat records, and TF Privacy's results for plots."""
+
+    snapshot: Snapshot
+    records: tuple[AttackRecord, ...]
+    results: "AttackResults"
+
+    def record(self, attack: str, slice_name: str) -> AttackRecord | None:
+        for record in self.records:
+            if record.attack == attack and record.slice == slice_name:
+                return record
+        return None
+
+
+@contextlib.contextmanager
+def seeded_global_numpy(seed: int) -> Iterator[None]:
+    """Seeds NumPy's global RNG for the block and restores the caller's state after."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+@contextlib.contextmanager
+def _quiet_tf_privacy() -> Iterator[None]:
+    """Silences warnings that TF Privacy 0.8.12 triggers on every run and users cannot act on.
+
+    Its epsilon lower bound divides by zero at the ROC curve's end points, and
+    scikit-learn's lbfgs warns about SciPy options TF Privacy does not set.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="sklearn")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="tensorflow_privacy")
+        yield
+
+
+def _slice_name(slice_spec) -> str:
+    if slice_spec.entire_dataset:
+        return ENTIRE_DATASET
+    return class_slice(int(slice_spec.value))
+
+
+def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
+    """Runs the profile's attacks on every slice of one snapshot, seeded.
+
+    Like the codelab, the attacker sees softmax probabilities (and the loss
+    TF Privacy derives from them), and ``PrivacyReportMetadata`` carries the
+    accuracies, losses, epoch and model label the report plots need.
+    """
+    from scipy import special
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
+        membership_inference_attack as mia,
+    )
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
+        AttackInputData,
+        AttackType,
+        PrivacyReportMetadata,
+        SlicingSpec,
+    )
+
+    short_name = {AttackType[member]: short for short, member in ATTACKS.items()}
+    attack_input = AttackInputData(
+        probs_train=special.softmax(snapshot.logits_members.astype(np.float64), axis=1),
+        probs_test=special.softmax(snapshot.logits_non_members.astype(np.float64), axis=1),
+        labels_train=snapshot.labels_members,
+        labels_test=snapshot.labels_non_members,
+    )
+    metadata = PrivacyReportMetadata(
+        accuracy_train=snapshot.train_accuracy,
+        accuracy_test=snapshot.test_accuracy,
+        loss_train=snapshot.train_loss,
+        loss_test=snapshot.test_loss,
+        model_variant_label=profile.model(snapshot.model).label,
+        epoch_num=snapshot.epoch,
+    )
+    seed = derive_seed(profile.seed, "attack", snapshot.model, snapshot.epoch)
+    with seeded_global_numpy(seed), _quiet_tf_privacy():
+        results = mia.run_attacks(
+            attack_input,
+            SlicingSpec(entire_dataset=True, by_class=profile.by_class),
+            attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
+            privacy_report_metadata=metadata,
+        )
+    records = tuple(
+        AttackRecord(
+            model=snapshot.model,
+            epoch=snapshot.epoch,
+            attack=short_name[result.attack_type],
+            slice=_slice_name(result.slice_spec),
+            auc=float(result.get_auc()),
+            attacker_advantage=float(result.get_attacker_advantage()),
+            ppv=float(result.get_ppv()),
+            members=int(result.data_size.ntrain),
+            non_members=int(result.data_size.ntest),
+        )
+        for result in results.single_attack_results
+    )
+    return Evaluation(snapshot, records, results)

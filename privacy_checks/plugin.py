@@ -1,0 +1,329 @@
+"""pytest glue: options, the ``privacy`` marker, parametrization, fixtures, summary, report.
+
+Load it with ``pytest_plugins = ["privacy_checks.plugin"]`` in a conftest.py
+(or ``-p privacy_checks.plugin``). A test opts in by asking for
+``privacy_case`` and ``privacy_check``; the plugin parametrizes it with one
+item per (model, report epoch, attack, slice) of the active profile::
+
+    def test_membership_inference(privacy_case, privacy_check):
+        privacy_check(privacy_case)
+
+Every option has an ini twin; the command line wins over the ini file, which
+wins over the profile's defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from privacy_checks import baselines
+from privacy_checks.baselines import Comparison, Status
+from privacy_checks.profiles import DEFAULT_PROFILE, METRICS, PROFILES, Tolerance, get_profile
+from privacy_checks.report import write_report
+from privacy_checks.session import Case, CheckFailed, PrivacyRun, Settings, cases
+
+RUN_KEY = pytest.StashKey[PrivacyRun]()
+MAX_LISTED = 10
+
+
+def _profile_name(value: str) -> str:
+    try:
+        get_profile(value)
+    except KeyError as error:
+        raise argparse.ArgumentTypeError(error.args[0]) from None
+    return value
+
+
+def parse_tolerance(value: str) -> dict[str, float]:
+    """``"auc=0.03, attacker_advantage=0.05"`` -> ``{"auc": 0.03, ...}``; either may be left out."""
+    result: dict[str, float] = {}
+    for part in value.replace(",", " ").split():
+        name, sep, number = part.partition("=")
+        if not sep or name not in METRICS:
+            raise argparse.ArgumentTypeError(
+                f"{value!r}: expected METRIC=NUMBER pairs with METRIC in {', '.join(METRICS)}"
+            )
+        try:
+            result[name] = float(number)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r}: {number!r} is not a number") from None
+        if not 0 <= result[name] <= 1:
+            raise argparse.ArgumentTypeError(f"{value!r}: a tolerance lies between 0 and 1")
+    return result
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("privacy", "privacy regression checks (privacy_checks)")
+    group.addoption(
+        "--privacy-profile",
+        dest="privacy_profile",
+        type=_profile_name,
+        default=None,
+        metavar="NAME",
+        help=f"profile to run: {', '.join(sorted(PROFILES))} (ini: privacy_profile; "
+        f"default: {DEFAULT_PROFILE}).",
+    )
+    group.addoption(
+        "--privacy-update-baselines",
+        dest="privacy_update_baselines",
+        action="store_true",
+        default=False,
+        help="record the measured metrics as the new baselines (checks pass; files are "
+        "written atomically at the end of the session).",
+    )
+    group.addoption(
+        "--privacy-baselines-dir",
+        dest="privacy_baselines_dir",
+        default=None,
+        metavar="DIR",
+        help="where baselines live (ini: privacy_baselines_dir; default: baselines).",
+    )
+    group.addoption(
+        "--privacy-report-dir",
+        dest="privacy_report_dir",
+        default=None,
+        metavar="DIR",
+        help="where the privacy report is written (ini: privacy_report_dir; "
+        "default: privacy-report).",
+    )
+    group.addoption(
+        "--privacy-data-dir",
+        dest="privacy_data_dir",
+        default=None,
+        metavar="DIR",
+        help="tensorflow-datasets data_dir holding prepared data sets, for machines "
+        "without a network (ini: privacy_data_dir).",
+    )
+    for flag, ini, where in (
+        ("--privacy-tolerance", "privacy_tolerance", "the entire-dataset slice"),
+        ("--privacy-class-tolerance", "privacy_class_tolerance", "per-class slices"),
+    ):
+        group.addoption(
+            flag,
+            dest=ini,
+            type=parse_tolerance,
+            default=None,
+            metavar="auc=X,attacker_advantage=Y",
+            help=f"how far a metric of {where} may rise above its baseline "
+            f"(ini: {ini}; default: the profile's).",
+        )
+    parser.addini("privacy_profile", "privacy profile to run", default=DEFAULT_PROFILE)
+    parser.addini("privacy_baselines_dir", "directory of privacy baselines", default="baselines")
+    parser.addini("privacy_report_dir", "directory of the privacy report", default="privacy-report")
+    parser.addini("privacy_data_dir", "tensorflow-datasets data_dir", default="")
+    parser.addini("privacy_tolerance", "entire-dataset tolerance: auc=X attacker_advantage=Y")
+    parser.addini("privacy_class_tolerance", "per-class tolerance: auc=X attacker_advantage=Y")
+
+
+def _path_option(config: pytest.Config, name: str) -> Path:
+    """CLI paths are relative to the invocation directory, ini paths to the rootdir."""
+    cli = config.getoption(name)
+    if cli:
+        return Path(config.invocation_params.dir, cli)
+    return Path(config.rootpath, config.getini(name))
+
+
+def _tolerance(config: pytest.Config, name: str, default: Tolerance) -> Tolerance | None:
+    values = config.getoption(name)
+    if values is None and config.getini(name):
+        try:
+            values = parse_tolerance(config.getini(name))
+        except argparse.ArgumentTypeError as error:
+            raise pytest.UsageError(f"ini option {name}: {error}") from None
+    if not values:
+        return None
+    return Tolerance(**{metric: values.get(metric, default.for_metric(metric)) for metric in METRICS})
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    """All privacy options, resolved once: CLI > ini > profile default."""
+    name = config.getoption("privacy_profile") or config.getini("privacy_profile")
+    try:
+        profile = get_profile(name)
+    except KeyError as error:
+        raise pytest.UsageError(f"ini option privacy_profile: {error.args[0]}") from None
+    data_dir = config.getoption("privacy_data_dir") or config.getini("privacy_data_dir") or None
+    return Settings(
+        profile=profile,
+        baselines_dir=_path_option(config, "privacy_baselines_dir"),
+        report_dir=_path_option(config, "privacy_report_dir"),
+        update_baselines=config.getoption("privacy_update_baselines"),
+        data_dir=data_dir,
+        tolerance=_tolerance(config, "privacy_tolerance", profile.tolerance),
+        class_tolerance=_tolerance(config, "privacy_class_tolerance", profile.class_tolerance),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # TensorFlow's C++ start-up chatter (CUDA probes, CPU features) would fill every
+    # failure's captured stderr; users who want it can set the variable themselves.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    config.addinivalue_line(
+        "markers",
+        "privacy: a membership-inference privacy regression check (privacy_checks); "
+        "select with -m privacy.",
+    )
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def progress(message: str) -> None:
+        if reporter is not None and config.get_verbosity() >= 0:
+            reporter.write_line(f"[privacy] {message}")
+
+    config.stash[RUN_KEY] = PrivacyRun(resolve_settings(config), progress)
+
+
+def _run(config: pytest.Config) -> PrivacyRun:
+    return config.stash[RUN_KEY]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = _run(config)
+    settings = run.settings
+    profile = settings.profile
+    packages = ", ".join(f"{name} {version}" for name, version in run.versions.items())
+    mode = "update" if settings.update_baselines else "check"
+    return [
+        f"privacy: profile {profile.name} (hash {profile.hash}, seed {profile.seed}), "
+        f"baselines {baselines.display_path(settings.baselines_dir / profile.name)} ({mode}), "
+        f"report {baselines.display_path(settings.report_dir)}",
+        f"privacy: {packages}",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "privacy_case" not in metafunc.fixturenames:
+        return
+    profile = _run(metafunc.config).profile
+    metafunc.parametrize(
+        "privacy_case",
+        [pytest.param(case, id=case.id, marks=pytest.mark.privacy) for case in cases(profile)],
+    )
+
+
+@pytest.fixture(scope="session")
+def privacy_run(pytestconfig: pytest.Config) -> PrivacyRun:
+    """The session's privacy run: trained models, attack results, comparisons."""
+    return _run(pytestconfig)
+
+
+def _command(run: PrivacyRun) -> str:
+    return (
+        f"pytest -m privacy --privacy-profile {run.profile.name} {baselines.UPDATE_HINT}"
+    )
+
+
+def failure_message(run: PrivacyRun, case: Case, comparison: Comparison) -> str:
+    """The table of one failing check, followed by the command that accepts it."""
+    path = baselines.display_path(run.baseline_path(case.model))
+    where = f"{case.model} at epoch {case.epoch}, {case.attack} attack, slice {case.slice}"
+    table = baselines.format_table(comparison)
+    if comparison.status is Status.MISSING:
+        return (
+            f"no baseline for {where} in {path}.\n{table}\n"
+            f"Record baselines with:\n  {_command(run)}"
+        )
+    return (
+        f"privacy regression: {where} leaks more than its baseline ({path}).\n{table}\n"
+        f"If this leakage is expected, review it and accept it as the new baseline with:\n"
+        f"  {_command(run)}"
+    )
+
+
+@pytest.fixture
+def privacy_check(privacy_run: PrivacyRun) -> Callable[[Case], Comparison | None]:
+    """Checks one case against its baseline; fails with a table on a regression."""
+
+    def check(case: Case) -> Comparison | None:
+        __tracebackhide__ = True
+        try:
+            comparison = privacy_run.check(case)
+        except CheckFailed as error:
+            pytest.fail(str(error), pytrace=False)
+        if comparison is None:
+            pytest.skip(f"TF Privacy ran no attack on {case.slice}: too few examples")
+        if privacy_run.settings.update_baselines:
+            return comparison
+        if comparison.status in (Status.REGRESSED, Status.MISSING):
+            pytest.fail(failure_message(privacy_run, case, comparison), pytrace=False)
+        return comparison
+
+    return check
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is None or not run.comparisons and not run.evaluations():
+        return
+    run.finish()
+    try:
+        run.report_files = write_report(
+            run.settings.report_dir,
+            run.profile,
+            run.evaluations(),
+            run.comparisons,
+            run.versions,
+            run.data_source,
+        )
+    except OSError as error:
+        run.report_error = f"could not write the privacy report: {error}"
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not run.comparisons and not run.evaluations():
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section(f"privacy summary (profile {run.profile.name})")
+    counts = run.counts()
+    stale, not_run = run.unused_entries()
+    write(
+        f"{counts[Status.PASSED]} passed, {counts[Status.REGRESSED]} regressed, "
+        f"{counts[Status.IMPROVED]} improved, {counts[Status.MISSING]} new (no baseline), "
+        f"{len(stale)} unused baseline entries"
+        + (f", {len(not_run)} not checked this session" if not_run else "")
+    )
+    improved = [c for c in run.comparisons.values() if c.status is Status.IMPROVED]
+    if improved:
+        write("improved beyond tolerance (consider tightening the baseline):")
+        for comparison in improved[:MAX_LISTED]:
+            deltas = ", ".join(
+                f"{check.metric} {check.difference:+.4f}"
+                for check in comparison.checks
+                if check.status is Status.IMPROVED
+            )
+            write(f"  {comparison.key}: {deltas}")
+        if len(improved) > MAX_LISTED:
+            write(f"  ... {len(improved) - MAX_LISTED} more in results.json")
+    if stale:
+        write(
+            "unused baseline entries, which the profile no longer produces "
+            f"(removed by {baselines.UPDATE_HINT}):"
+        )
+        for key in stale[:MAX_LISTED]:
+            write(f"  {key}")
+        if len(stale) > MAX_LISTED:
+            write(f"  ... {len(stale) - MAX_LISTED} more")
+    for model, record in run.most_vulnerable().items():
+        write(
+            f"most vulnerable slice of {model}: epoch {record.epoch}, {record.attack}, "
+            f"{record.slice}: AUC {record.auc:.3f}, attacker advantage "
+            f"{record.attacker_advantage:.3f}"
+        )
+    for change in run.changes:
+        verb = "wrote" if change.written else "unchanged"
+        write(
+            f"baseline {verb}: {baselines.display_path(change.path)} "
+            f"({change.added} added, {change.changed} changed, {change.removed} removed)"
+        )
+    for line in run.version_warnings():
+        write(line, yellow=True)
+    if run.report_error:
+        write(run.report_error, red=True)
+    elif run.report_files:
+        names = ", ".join(path.name for path in run.report_files)
+        write(f"privacy report: {baselines.display_path(run.settings.report_dir)}/ ({names})")

@@ -1,0 +1,208 @@
+"""Named, frozen descriptions of what a privacy run measures.
+
+A profile is the single source of truth for one study: data, member split,
+models, epochs, attacks, slicing and seed. Everything that changes the measured
+numbers goes into :meth:`Profile.fingerprint`, whose hash is stored in each
+baseline, so that a baseline made from another setup is recognised as such
+instead of being compared silently. Tolerances are *not* part of the hash:
+loosening a check does not change what was measured.
+
+This module imports neither TensorFlow nor TF Privacy, so that option parsing,
+collection and ``pytest --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any, Mapping
+
+#: TF Privacy ``AttackType`` member names, by the short name used in test ids
+#: and baseline keys.
+ATTACKS: Mapping[str, str] = {
+    "threshold": "THRESHOLD_ATTACK",
+    "logistic_regression": "LOGISTIC_REGRESSION",
+    "threshold_entropy": "THRESHOLD_ENTROPY_ATTACK",
+    "mlp": "MULTI_LAYERED_PERCEPTRON",
+    "random_forest": "RANDOM_FOREST",
+    "knn": "K_NEAREST_NEIGHBORS",
+}
+
+#: Metrics checked against baselines, named after TF Privacy's ``PrivacyMetric``.
+METRICS: tuple[str, ...] = ("auc", "attacker_advantage")
+
+ENTIRE_DATASET = "entire_dataset"
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A stable 32-bit seed for one part of a run (e.g. ``"attack", "2_layers", 10``).
+
+    Each model and each report epoch gets its own seed, so a result does not
+    depend on which other tests ran before it (``-k`` selections, ordering).
+    """
+    text = "/".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+
+
+def class_slice(label: int) -> str:
+    """The slice name of one class (TF Privacy prints it as ``CLASS=3``)."""
+    return f"class_{label}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One model of a study: the tutorial's ``small_cnn`` with ``num_conv`` conv layers."""
+
+    name: str  #: identifier used in test ids and file names, e.g. ``2_layers``
+    label: str  #: the plots' ``model_variant_label``, e.g. ``2 Layers``
+    num_conv: int
+    activation: str = "relu"
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """How much a metric may rise above its baseline before the check fails.
+
+    Absolute, one-sided: only *more* leakage fails.
+    """
+
+    auc: float
+    attacker_advantage: float
+
+    def for_metric(self, metric: str) -> float:
+        return float(getattr(self, metric))
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """Everything one privacy study measures, and how strictly it is checked."""
+
+    name: str
+    description: str
+    dataset: str  #: ``digits``, ``cifar10`` or ``imagefolder:<path>``
+    num_classes: int
+    input_shape: tuple[int, int, int]
+    members: int | None  #: size of the member (training) set; None: the source's train split
+    models: tuple[ModelSpec, ...]
+    epochs: int
+    report_epochs: tuple[int, ...]
+    batch_size: int
+    learning_rate: float
+    padding: str  #: Conv2D padding: ``valid`` as in the tutorial, ``same`` for 8x8 inputs
+    attacks: tuple[str, ...]  #: keys of :data:`ATTACKS`
+    by_class: bool
+    seed: int
+    tolerance: Tolerance  #: for the entire-dataset slice
+    class_tolerance: Tolerance  #: for per-class slices (fewer examples, noisier)
+
+    def __post_init__(self) -> None:
+        problems = []
+        unknown = [a for a in self.attacks if a not in ATTACKS]
+        if unknown:
+            problems.append(f"unknown attacks {unknown}; choose from {sorted(ATTACKS)}")
+        if not self.report_epochs or any(
+            not 1 <= e <= self.epochs for e in self.report_epochs
+        ):
+            problems.append(f"report_epochs {self.report_epochs} must lie in 1..{self.epochs}")
+        if list(self.report_epochs) != sorted(set(self.report_epochs)):
+            problems.append("report_epochs must be strictly increasing")
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            problems.append(f"model names must be unique, got {names}")
+        if problems:
+            raise ValueError(f"profile {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def slices(self) -> tuple[str, ...]:
+        """The slices each attack runs on, in TF Privacy's order."""
+        by_class = tuple(class_slice(c) for c in range(self.num_classes)) if self.by_class else ()
+        return (ENTIRE_DATASET, *by_class)
+
+    def model(self, name: str) -> ModelSpec:
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"profile {self.name!r} has no model {name!r}")
+
+    def tolerance_for(self, slice_name: str) -> Tolerance:
+        return self.tolerance if slice_name == ENTIRE_DATASET else self.class_tolerance
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The fields that determine the measured numbers (no name, text or tolerances)."""
+        fields = dataclasses.asdict(self)
+        for key in ("name", "description", "tolerance", "class_tolerance"):
+            fields.pop(key)
+        return fields
+
+    @property
+    def hash(self) -> str:
+        canonical = json.dumps(self.fingerprint(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _tutorial_models() -> tuple[ModelSpec, ...]:
+    return (ModelSpec("2_layers", "2 Layers", 2), ModelSpec("3_layers", "3 Layers", 3))
+
+
+DIGITS = Profile(
+    name="digits",
+    description=(
+        "scikit-learn's 8x8 digits: 200 stratified members, the other 1,597 "
+        "images as non-members, trained for 200 epochs. About a minute on 2 cores; "
+        "the member set is small enough to overfit, so leakage visibly grows."
+    ),
+    dataset="digits",
+    num_classes=10,
+    input_shape=(8, 8, 1),
+    members=200,
+    models=_tutorial_models(),
+    epochs=200,
+    report_epochs=(10, 25, 50, 100, 150, 200),
+    batch_size=50,
+    learning_rate=1e-3,
+    padding="same",
+    attacks=("threshold", "logistic_regression"),
+    by_class=True,
+    seed=1234,
+    # Provisional: a class slice has only 20 members, so its attacks are much
+    # noisier than the entire-dataset one.
+    tolerance=Tolerance(auc=0.03, attacker_advantage=0.05),
+    class_tolerance=Tolerance(auc=0.10, attacker_advantage=0.15),
+)
+
+CIFAR10 = Profile(
+    name="cifar10",
+    description=(
+        "TF Privacy's privacy report codelab exactly: tfds cifar10, 50 epochs, "
+        "a report every 2 epochs, batch 50, Adam lr 1e-3."
+    ),
+    dataset="cifar10",
+    num_classes=10,
+    input_shape=(32, 32, 3),
+    members=None,
+    models=_tutorial_models(),
+    epochs=50,
+    report_epochs=tuple(range(2, 51, 2)),
+    batch_size=50,
+    learning_rate=1e-3,
+    padding="valid",
+    attacks=("threshold", "logistic_regression"),
+    by_class=True,
+    seed=1234,
+    tolerance=Tolerance(auc=0.02, attacker_advantage=0.04),
+    class_tolerance=Tolerance(auc=0.04, attacker_advantage=0.06),
+)
+
+PROFILES: Mapping[str, Profile] = {p.name: p for p in (DIGITS, CIFAR10)}
+DEFAULT_PROFILE = DIGITS.name
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile, or a ``KeyError`` that lists the valid names."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown privacy profile {name!r}; choose one of: {', '.join(sorted(PROFILES))}"
+        ) from None

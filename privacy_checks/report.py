@@ -1,0 +1,164 @@
+"""The privacy report: TF Privacy's plots and every number, as reviewable artifacts.
+
+* ``epochs.png`` - ``privacy_report.plot_by_epochs``: AUC and attacker
+  advantage on the entire dataset, per model and attack, by epoch.
+* ``privacy_vs_accuracy.png`` - ``privacy_report.plot_privacy_vs_accuracy``
+  against *test* accuracy, as in the codelab (which feeds validation accuracy
+  into the plot's ``accuracy_train`` field). Here the metadata keep the true
+  train accuracy and the plot gets a relabelled copy instead.
+* ``results.json`` - every metric of every (model, epoch, attack, slice), the
+  accuracies and losses, and each check's verdict. No timestamps or timings:
+  the same run writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from privacy_checks.attacks import Evaluation
+from privacy_checks.baselines import Comparison, write_atomic
+from privacy_checks.profiles import Profile
+
+DECIMALS = 6
+
+
+def _round(value: float) -> float:
+    return round(float(value), DECIMALS)
+
+
+def results_document(
+    profile: Profile,
+    evaluations: Sequence[Evaluation],
+    comparisons: Mapping[str, Comparison],
+    versions: Mapping[str, str],
+    data_source: str,
+) -> dict:
+    """Everything measured in this session, ready for ``json.dumps``."""
+    models: dict[str, dict] = {}
+    results = []
+    for evaluation in evaluations:
+        snapshot = evaluation.snapshot
+        model = models.setdefault(
+            snapshot.model, {"label": profile.model(snapshot.model).label, "epochs": []}
+        )
+        model["epochs"].append(
+            {
+                "epoch": snapshot.epoch,
+                "train_accuracy": _round(snapshot.train_accuracy),
+                "test_accuracy": _round(snapshot.test_accuracy),
+                "train_loss": _round(snapshot.train_loss),
+                "test_loss": _round(snapshot.test_loss),
+            }
+        )
+        for record in evaluation.records:
+            comparison = comparisons.get(record.key)
+            entry = {
+                "model": record.model,
+                "epoch": record.epoch,
+                "attack": record.attack,
+                "slice": record.slice,
+                "auc": _round(record.auc),
+                "attacker_advantage": _round(record.attacker_advantage),
+                "ppv": _round(record.ppv),
+                "members": record.members,
+                "non_members": record.non_members,
+                "verdict": comparison.status.value if comparison else "not checked",
+            }
+            if comparison is not None:
+                entry["baseline"] = {
+                    check.metric: None if check.baseline is None else _round(check.baseline)
+                    for check in comparison.checks
+                }
+                entry["tolerance"] = {
+                    check.metric: _round(check.tolerance) for check in comparison.checks
+                }
+            results.append(entry)
+    return {
+        "profile": {
+            "name": profile.name,
+            "hash": profile.hash,
+            "seed": profile.seed,
+            "data_source": data_source,
+            "report_epochs": list(profile.report_epochs),
+        },
+        "versions": dict(versions),
+        "models": models,
+        "results": results,
+    }
+
+
+def _collection(evaluations: Iterable[Evaluation], x_is_test_accuracy: bool):
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
+        AttackResultsCollection,
+    )
+
+    collection = []
+    for evaluation in evaluations:
+        results = evaluation.results
+        if x_is_test_accuracy:
+            metadata = dataclasses.replace(
+                results.privacy_report_metadata,
+                accuracy_train=evaluation.snapshot.test_accuracy,
+            )
+            results = dataclasses.replace(results, privacy_report_metadata=metadata)
+        collection.append(results)
+    return AttackResultsCollection(collection)
+
+
+def write_plots(directory: Path, evaluations: Sequence[Evaluation]) -> list[Path]:
+    """TF Privacy's two privacy report figures, both models in one collection."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
+        privacy_report,
+    )
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
+        PrivacyMetric,
+    )
+
+    metrics = (PrivacyMetric.AUC, PrivacyMetric.ATTACKER_ADVANTAGE)
+    written = []
+    figure = privacy_report.plot_by_epochs(_collection(evaluations, False), metrics)
+    written.append(_save(figure, directory / "epochs.png"))
+    figure = privacy_report.plot_privacy_vs_accuracy(_collection(evaluations, True), metrics)
+    for axis in figure.axes:
+        axis.set_xlabel("Test accuracy")
+    written.append(_save(figure, directory / "privacy_vs_accuracy.png"))
+    plt.close("all")
+    return written
+
+
+def _save(figure, path: Path) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    figure.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    tmp.replace(path)
+    return path
+
+
+def write_report(
+    directory: Path,
+    profile: Profile,
+    evaluations: Sequence[Evaluation],
+    comparisons: Mapping[str, Comparison],
+    versions: Mapping[str, str],
+    data_source: str,
+) -> list[Path]:
+    """Writes ``results.json`` and the two plots; returns the paths written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(
+        evaluations,
+        key=lambda e: ([m.name for m in profile.models].index(e.snapshot.model), e.snapshot.epoch),
+    )
+    document = results_document(profile, ordered, comparisons, versions, data_source)
+    results_path = directory / "results.json"
+    write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    written = [results_path]
+    if ordered:
+        written += write_plots(directory, ordered)
+    return written

@@ -1,0 +1,349 @@
+"""One privacy run: train lazily, attack once per snapshot, compare, queue updates.
+
+This is the orchestration behind the pytest plugin, kept free of pytest so it
+can be driven from a script too. Every expensive step runs at most once per
+session and only when a check needs it: the data set is loaded on first use,
+each model is trained on the first check of that model, and each snapshot is
+attacked on the first check of that (model, epoch). Failures are remembered
+too, so that a model whose training diverged fails each of its checks with
+the same message instead of being retrained for every one.
+
+Baseline writes are queued and done once, at the end (:meth:`PrivacyRun.finish`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import platform
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from privacy_checks import baselines
+from privacy_checks.attacks import AttackRecord, Evaluation, case_key, evaluate
+from privacy_checks.baselines import Baseline, BaselineError, Comparison, Entry, Status
+from privacy_checks.datasets import Dataset, load
+from privacy_checks.profiles import ENTIRE_DATASET, Profile, Tolerance
+from privacy_checks.training import Snapshot, TrainingRun, train
+
+#: Distributions whose versions are stored with baselines and shown in the header.
+VERSIONED = ("tensorflow", "tensorflow-privacy", "numpy", "scikit-learn")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that change the numbers (no imports needed)."""
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One parametrized check: a (model, report epoch, attack, slice)."""
+
+    model: str
+    epoch: int
+    attack: str
+    slice: str
+
+    @property
+    def key(self) -> str:
+        return case_key(self.model, self.epoch, self.attack, self.slice)
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-epoch{self.epoch}-{self.attack}-{self.slice}"
+
+    @property
+    def entry_key(self) -> str:
+        return baselines.entry_key(self.epoch, self.attack, self.slice)
+
+
+def cases(profile: Profile) -> list[Case]:
+    """Every check a profile defines, in the order they run (model-major: train once)."""
+    return [
+        Case(model.name, epoch, attack, slice_name)
+        for model in profile.models
+        for epoch in profile.report_epochs
+        for attack in profile.attacks
+        for slice_name in profile.slices
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Resolved options of one run (CLI over ini over profile defaults)."""
+
+    profile: Profile
+    baselines_dir: Path
+    report_dir: Path
+    update_baselines: bool = False
+    data_dir: str | None = None
+    tolerance: Tolerance | None = None  #: entire-dataset override of the profile's
+    class_tolerance: Tolerance | None = None  #: per-class override of the profile's
+
+    def tolerance_for(self, slice_name: str) -> Tolerance:
+        default = self.profile.tolerance_for(slice_name)
+        override = self.tolerance if slice_name == ENTIRE_DATASET else self.class_tolerance
+        return override or default
+
+
+class CheckFailed(Exception):
+    """A check cannot give a verdict (training failed, bad baseline, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineChange:
+    """What an update did to one baseline file."""
+
+    path: Path
+    added: int
+    changed: int
+    removed: int
+    written: bool
+
+
+class PrivacyRun:
+    """State of one session: caches, comparisons and queued baseline updates."""
+
+    def __init__(
+        self, settings: Settings, progress: Callable[[str], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self.profile = settings.profile
+        self.versions = versions()
+        self._progress = progress
+        self._dataset: Dataset | Exception | None = None
+        self._trainings: dict[str, TrainingRun | Exception] = {}
+        self._evaluations: dict[tuple[str, int], Evaluation | Exception] = {}
+        self._baselines: dict[str, Baseline | None | BaselineError] = {}
+        self.comparisons: dict[str, Comparison] = {}
+        self._pending: dict[str, dict[str, Entry]] = {}
+        self.changes: list[BaselineChange] = []
+        self.report_files: list[Path] = []
+        self.report_error: str | None = None
+        self.started = time.perf_counter()
+
+    # -- measuring ----------------------------------------------------------
+
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            try:
+                self._dataset = load(self.profile, data_dir=self.settings.data_dir)
+            except Exception as error:  # remembered: every check reports it, once loaded
+                self._dataset = error
+        if isinstance(self._dataset, Exception):
+            raise CheckFailed(f"data set not available: {self._dataset}")
+        return self._dataset
+
+    def training(self, model: str) -> TrainingRun:
+        if model not in self._trainings:
+            dataset = self.dataset()
+            try:
+                self._trainings[model] = train(
+                    self.profile, self.profile.model(model), dataset, self._on_snapshot
+                )
+            except Exception as error:
+                self._trainings[model] = error
+        result = self._trainings[model]
+        if isinstance(result, Exception):
+            raise CheckFailed(f"training {model} failed: {result}")
+        return result
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        if self._progress is not None:
+            self._progress(
+                f"{snapshot.model}: epoch {snapshot.epoch}/{self.profile.epochs}, "
+                f"train accuracy {snapshot.train_accuracy:.3f}, "
+                f"test accuracy {snapshot.test_accuracy:.3f} "
+                f"({time.perf_counter() - self.started:.0f}s)"
+            )
+
+    def evaluation(self, model: str, epoch: int) -> Evaluation:
+        key = (model, epoch)
+        if key not in self._evaluations:
+            snapshot = self.training(model).at(epoch)
+            try:
+                self._evaluations[key] = evaluate(snapshot, self.profile)
+            except Exception as error:
+                self._evaluations[key] = error
+        result = self._evaluations[key]
+        if isinstance(result, Exception):
+            raise CheckFailed(f"attacks on {model} at epoch {epoch} failed: {result}")
+        return result
+
+    def evaluations(self) -> list[Evaluation]:
+        """The evaluations that succeeded this session."""
+        return [e for e in self._evaluations.values() if isinstance(e, Evaluation)]
+
+    def record(self, case: Case) -> AttackRecord | None:
+        """The attack result for ``case``; None if TF Privacy skipped the slice."""
+        return self.evaluation(case.model, case.epoch).record(case.attack, case.slice)
+
+    @property
+    def data_source(self) -> str:
+        return self._dataset.source if isinstance(self._dataset, Dataset) else self.profile.dataset
+
+    # -- baselines ----------------------------------------------------------
+
+    def baseline_path(self, model: str) -> Path:
+        return baselines.baseline_path(self.settings.baselines_dir, self.profile.name, model)
+
+    def baseline(self, model: str) -> Baseline | None:
+        if model not in self._baselines:
+            try:
+                self._baselines[model] = baselines.load(self.baseline_path(model))
+            except BaselineError as error:
+                self._baselines[model] = error
+        result = self._baselines[model]
+        if isinstance(result, BaselineError):
+            raise result
+        return result
+
+    def _expected(self, case: Case) -> dict[str, float] | None:
+        try:
+            baseline = self.baseline(case.model)
+        except BaselineError as error:
+            if self.settings.update_baselines:
+                return None  # it is about to be rewritten
+            raise CheckFailed(str(error)) from None
+        if baseline is None:
+            return None
+        if baseline.profile_hash != self.profile.hash and not self.settings.update_baselines:
+            raise CheckFailed(
+                f"{baselines.display_path(self.baseline_path(case.model))} was recorded from "
+                f"profile hash {baseline.profile_hash}, but profile {self.profile.name!r} "
+                f"now hashes to {self.profile.hash}: the profile changed, so the stored "
+                f"numbers measure something else. Review the change and re-record with "
+                f"pytest -m privacy {baselines.UPDATE_HINT}."
+            )
+        entry = baseline.entries.get(case.entry_key)
+        return None if entry is None else dict(entry.metrics)
+
+    def check(self, case: Case) -> Comparison | None:
+        """Measures ``case`` and compares it; queues the new values in update mode.
+
+        Returns None when TF Privacy produced no result for the slice (too few
+        examples); raises :class:`CheckFailed` when no verdict is possible.
+        """
+        record = self.record(case)
+        if record is None:
+            return None
+        obtained = {name: record.metric(name) for name in baselines.METRICS}
+        comparison = baselines.compare(
+            case.key, obtained, self._expected(case), self.settings.tolerance_for(case.slice)
+        )
+        self.comparisons[case.key] = comparison
+        if self.settings.update_baselines:
+            self._pending.setdefault(case.model, {})[case.entry_key] = Entry(
+                case.epoch, case.attack, case.slice, obtained
+            )
+        return comparison
+
+    def counts(self) -> dict[Status, int]:
+        counts = {status: 0 for status in Status}
+        for comparison in self.comparisons.values():
+            counts[comparison.status] += 1
+        return counts
+
+    def unused_entries(self) -> tuple[list[str], list[str]]:
+        """Baseline entries not checked this session: (stale, not run).
+
+        Stale entries are ones the profile can no longer produce (a model,
+        epoch, attack or slice it does not have); an update removes them.
+        Not-run entries belong to checks that were deselected or skipped;
+        they are kept.
+        """
+        producible = {case.key for case in cases(self.profile)}
+        stale, not_run = [], []
+        for model, baseline in sorted(self._loaded_baselines()):
+            for entry in baseline.entries.values():
+                key = case_key(model, entry.epoch, entry.attack, entry.slice)
+                if key in self.comparisons:
+                    continue
+                (not_run if key in producible else stale).append(key)
+        return stale, not_run
+
+    def _loaded_baselines(self) -> Iterator[tuple[str, Baseline]]:
+        for model, baseline in self._baselines.items():
+            if isinstance(baseline, Baseline):
+                yield model, baseline
+
+    def version_warnings(self) -> list[str]:
+        """Baselines recorded with other package versions: a warning, not a failure."""
+        warnings = []
+        for model, baseline in sorted(self._loaded_baselines()):
+            differing = [
+                f"{name} {baseline.versions.get(name, '?')} (now {version})"
+                for name, version in self.versions.items()
+                if baseline.versions.get(name) != version
+            ]
+            if differing:
+                warnings.append(
+                    f"{baselines.display_path(self.baseline_path(model))} was recorded with "
+                    f"{', '.join(differing)}: numbers may differ slightly"
+                )
+        return warnings
+
+    def most_vulnerable(self) -> dict[str, AttackRecord]:
+        """Per model, the (epoch, attack, slice) with the highest AUC measured this session."""
+        best: dict[str, AttackRecord] = {}
+        for evaluation in self.evaluations():
+            for record in evaluation.records:
+                current = best.get(record.model)
+                if current is None or record.auc > current.auc:
+                    best[record.model] = record
+        return best
+
+    # -- finishing ----------------------------------------------------------
+
+    def finish(self) -> list[BaselineChange]:
+        """Writes the queued baseline updates, one atomic write per changed file."""
+        if not self.settings.update_baselines:
+            return []
+        producible = {case.key for case in cases(self.profile)}
+        for model, pending in sorted(self._pending.items()):
+            path = self.baseline_path(model)
+            previous = self._baselines.get(model)
+            old = dict(previous.entries) if isinstance(previous, Baseline) else {}
+            kept = {
+                key: entry
+                for key, entry in old.items()
+                if case_key(model, entry.epoch, entry.attack, entry.slice) in producible
+            }
+            merged = {**kept, **pending}
+            new = Baseline(
+                profile=self.profile.name,
+                profile_hash=self.profile.hash,
+                model=model,
+                seed=self.profile.seed,
+                data_source=self.data_source,
+                versions=self.versions,
+                entries=merged,
+            )
+            text = baselines.dumps(new)
+            try:
+                current = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                current = None
+            changed = sum(
+                1
+                for key, entry in pending.items()
+                if key in old and baselines.dumps_entry(old[key]) != baselines.dumps_entry(entry)
+            )
+            change = BaselineChange(
+                path=path,
+                added=sum(1 for key in pending if key not in old),
+                changed=changed,
+                removed=len(old) - len(kept),
+                written=text != current,
+            )
+            if change.written:
+                baselines.write_atomic(path, text)
+            self.changes.append(change)
+        return self.changes

@@ -1,0 +1,165 @@
+"""Train a model once and keep what the attacks need at each report epoch.
+
+A Keras callback takes a :class:`Snapshot` at every report epoch: the logits
+of all members and non-members (one large-batch prediction each), their labels,
+and accuracy and loss on both sides computed from those same logits, so that
+privacy evaluation adds two forward passes and nothing else.
+
+Training is deterministic: the seed is derived from the profile's seed and the
+model's name (so training one model alone, e.g. with ``-k``, gives the same
+weights as a full run) and TensorFlow's op determinism is enabled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from typing import Callable
+
+import numpy as np
+
+from privacy_checks.datasets import Dataset
+from privacy_checks.models import small_cnn
+from privacy_checks.profiles import ModelSpec, Profile, derive_seed
+
+#: Prediction batch size: privacy evaluation must not cost more than training.
+PREDICT_BATCH_SIZE = 2048
+
+
+class TrainingDiverged(RuntimeError):
+    """Loss or logits became NaN/inf; attacking such outputs would be meaningless."""
+
+    def __init__(self, model: str, epoch: int) -> None:
+        super().__init__(
+            f"training of {model} diverged at epoch {epoch}: logits are NaN or infinite; "
+            "no attack was run on them"
+        )
+        self.model = model
+        self.epoch = epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """A model's outputs at one report epoch: what ``AttackInputData`` needs."""
+
+    model: str
+    epoch: int
+    logits_members: np.ndarray
+    logits_non_members: np.ndarray
+    labels_members: np.ndarray
+    labels_non_members: np.ndarray
+    train_accuracy: float
+    test_accuracy: float
+    train_loss: float
+    test_loss: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRun:
+    """One trained model's snapshots, in report-epoch order, and its cost."""
+
+    model: str
+    snapshots: tuple[Snapshot, ...]
+    seconds: float
+
+    def at(self, epoch: int) -> Snapshot:
+        for snapshot in self.snapshots:
+            if snapshot.epoch == epoch:
+                return snapshot
+        raise KeyError(f"{self.model} has no snapshot at epoch {epoch}")
+
+
+def accuracy_and_loss(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Top-1 accuracy and mean cross-entropy, computed from logits in float64."""
+    logits = logits.astype(np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    loss = log_norm - shifted[np.arange(len(labels)), labels]
+    accuracy = (logits.argmax(axis=1) == labels).mean()
+    return float(accuracy), float(loss.mean())
+
+
+def take_snapshot(model, dataset: Dataset, name: str, epoch: int) -> Snapshot:
+    """Predicts members and non-members once each, in large batches."""
+    logits_in = model.predict(dataset.x_members, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    logits_out = model.predict(dataset.x_non_members, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    if not (np.isfinite(logits_in).all() and np.isfinite(logits_out).all()):
+        raise TrainingDiverged(name, epoch)
+    train_accuracy, train_loss = accuracy_and_loss(logits_in, dataset.y_members)
+    test_accuracy, test_loss = accuracy_and_loss(logits_out, dataset.y_non_members)
+    return Snapshot(
+        model=name,
+        epoch=epoch,
+        logits_members=logits_in,
+        logits_non_members=logits_out,
+        labels_members=dataset.y_members,
+        labels_non_members=dataset.y_non_members,
+        train_accuracy=train_accuracy,
+        test_accuracy=test_accuracy,
+        train_loss=train_loss,
+        test_loss=test_loss,
+    )
+
+
+def _snapshot_callback(dataset: Dataset, spec: ModelSpec, report_epochs, on_snapshot, store):
+    import tensorflow as tf
+
+    class SnapshotCallback(tf.keras.callbacks.Callback):
+        """Keeps a snapshot at each report epoch (the codelab's ``PrivacyMetrics``)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch += 1  # Keras counts from 0, reports count from 1.
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(loss):
+                raise TrainingDiverged(spec.name, epoch)
+            if epoch in report_epochs:
+                snapshot = take_snapshot(self.model, dataset, spec.name, epoch)
+                store.append(snapshot)
+                if on_snapshot is not None:
+                    on_snapshot(snapshot)
+
+    return SnapshotCallback()
+
+
+def train(
+    profile: Profile,
+    spec: ModelSpec,
+    dataset: Dataset,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+) -> TrainingRun:
+    """Trains ``spec`` on the members for ``profile.epochs`` epochs, deterministically."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        # Keras 2.15 calls random.randint(1, 1e9), deprecated since Python 3.10.
+        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
+        return _train(tf, profile, spec, dataset, on_snapshot)
+
+
+def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
+    tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
+    tf.config.experimental.enable_op_determinism()
+    model = small_cnn(
+        profile.input_shape,
+        profile.num_classes,
+        spec.num_conv,
+        activation=spec.activation,
+        padding=profile.padding,
+        learning_rate=profile.learning_rate,
+    )
+    snapshots: list[Snapshot] = []
+    callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
+    start = time.perf_counter()
+    model.fit(
+        dataset.x_members,
+        dataset.y_members,
+        batch_size=profile.batch_size,
+        epochs=profile.epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=[callback],
+    )
+    seconds = time.perf_counter() - start
+    tf.keras.backend.clear_session()
+    return TrainingRun(spec.name, tuple(snapshots), seconds)
