@@ -168,10 +168,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "privacy: a membership-inference privacy regression check (privacy_checks); "
         "select with -m privacy.",
     )
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
 
     def progress(message: str) -> None:
-        if reporter is not None and config.get_verbosity() >= 0:
+        """A line on the terminal while training runs inside a test, without ``-s``."""
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or config.get_verbosity() < 0:
+            return
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        if capture is None:
+            reporter.write_line(f"[privacy] {message}")
+            return
+        with capture.global_and_fixture_disabled():
             reporter.write_line(f"[privacy] {message}")
 
     config.stash[RUN_KEY] = PrivacyRun(resolve_settings(config), progress)

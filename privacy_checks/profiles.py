@@ -194,7 +194,20 @@ CIFAR10 = Profile(
     class_tolerance=Tolerance(auc=0.04, attacker_advantage=0.06),
 )
 
-PROFILES: Mapping[str, Profile] = {p.name: p for p in (DIGITS, CIFAR10)}
+SMOKE = dataclasses.replace(
+    DIGITS,
+    name="smoke",
+    description=(
+        "A few seconds of plumbing: digits, 100 members, 3 epochs, entire-dataset "
+        "slice only. Exercises every part of the suite; its numbers mean little."
+    ),
+    members=100,
+    epochs=3,
+    report_epochs=(1, 3),
+    by_class=False,
+)
+
+PROFILES: Mapping[str, Profile] = {p.name: p for p in (DIGITS, CIFAR10, SMOKE)}
 DEFAULT_PROFILE = DIGITS.name
 
 

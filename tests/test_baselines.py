@@ -1,0 +1,166 @@
+"""Baseline files: format, validation, atomic writes and the one-sided comparison."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from privacy_checks import baselines
+from privacy_checks.baselines import Baseline, BaselineError, Entry, Status
+from privacy_checks.profiles import Tolerance
+
+
+def make_baseline(**entries: tuple[float, float]) -> Baseline:
+    parsed = {}
+    for key, (auc, adv) in entries.items():
+        epoch, attack, slice_name = key.split("__")
+        entry = Entry(int(epoch), attack, slice_name, {"auc": auc, "attacker_advantage": adv})
+        parsed[entry.key] = entry
+    return Baseline(
+        profile="digits",
+        profile_hash="abc",
+        model="2_layers",
+        seed=1,
+        data_source="sklearn digits",
+        versions={"numpy": "1.26.4", "python": "3.11.7"},
+        entries=parsed,
+    )
+
+
+SAMPLE = make_baseline(
+    **{
+        "100__threshold__entire_dataset": (0.6, 0.2),
+        "25__logistic_regression__class_10": (0.55, 0.1),
+        "25__threshold__class_2": (0.5, 0.05),
+        "25__threshold__entire_dataset": (0.5123456789, 0.1),
+        "25__logistic_regression__entire_dataset": (0.7, 0.3),
+    }
+)
+
+
+def test_round_trip_keeps_every_entry_at_fixed_precision(tmp_path):
+    path = tmp_path / "b.json"
+    baselines.write(path, SAMPLE)
+    loaded = baselines.load(path)
+    assert loaded.entries.keys() == SAMPLE.entries.keys()
+    assert loaded.entries["epoch25/threshold/entire_dataset"].metrics["auc"] == 0.512346
+    assert (loaded.profile, loaded.profile_hash, loaded.model, loaded.seed) == (
+        "digits",
+        "abc",
+        "2_layers",
+        1,
+    )
+    assert dict(loaded.versions) == dict(SAMPLE.versions)
+
+
+def test_file_is_diffable_one_entry_per_line_in_numeric_order():
+    text = baselines.dumps(SAMPLE)
+    json.loads(text)  # valid JSON
+    entry_lines = [line.strip() for line in text.splitlines() if line.strip().startswith('{"epoch"')]
+    order = [(json.loads(line.rstrip(","))["epoch"], json.loads(line.rstrip(","))["attack"],
+              json.loads(line.rstrip(","))["slice"]) for line in entry_lines]
+    assert order == [
+        (25, "threshold", "entire_dataset"),
+        (25, "threshold", "class_2"),
+        (25, "logistic_regression", "entire_dataset"),
+        (25, "logistic_regression", "class_10"),
+        (100, "threshold", "entire_dataset"),
+    ]
+    assert '"auc": 0.512346, "attacker_advantage": 0.100000' in text
+    assert baselines.dumps(baselines.parse(text, "x")) == text  # stable: rewrite is a no-op
+
+
+def test_missing_file_is_none_not_an_error(tmp_path):
+    assert baselines.load(tmp_path / "nope.json") is None
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[]", "top level must be a JSON object"),
+        (b'{"schema": 99}', "schema is 99"),
+        (b'{"schema": 1, "profile": "digits"}', '"profile_hash" is missing'),
+    ],
+)
+def test_corrupt_file_names_the_file_and_what_to_do(tmp_path, content, problem):
+    path = tmp_path / "digits" / "2_layers.json"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(BaselineError) as info:
+        baselines.load(path)
+    message = str(info.value)
+    assert problem in message
+    assert "2_layers.json" in message
+    assert "--privacy-update-baselines" in message
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [('"0.5"', "not a number"), ("NaN", "not a finite number"), ("true", "not a number")],
+)
+def test_metric_must_be_a_finite_number(value, problem):
+    text = baselines.dumps(SAMPLE).replace('"auc": 0.600000', f'"auc": {value}')
+    with pytest.raises(BaselineError, match=problem):
+        baselines.parse(text, "b.json")
+
+
+def test_repeated_entry_is_rejected():
+    text = baselines.dumps(SAMPLE)
+    line = next(l for l in text.splitlines() if '"epoch": 100' in l)
+    text = text.replace(line, line + ",\n" + line.rstrip(","))
+    with pytest.raises(BaselineError, match="repeats epoch100/threshold/entire_dataset"):
+        baselines.parse(text, "b.json")
+
+
+def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "b.json"
+    baselines.write(path, SAMPLE)
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt("interrupted mid-write")
+
+    monkeypatch.setattr(os, "fsync", explode)
+    changed = make_baseline(**{"1__threshold__entire_dataset": (0.9, 0.9)})
+    with pytest.raises(KeyboardInterrupt):
+        baselines.write(path, changed)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["b.json"]  # no temp file left behind
+
+
+TOL = Tolerance(auc=0.02, attacker_advantage=0.05)
+
+
+@pytest.mark.parametrize(
+    "obtained, expected_status",
+    [
+        ({"auc": 0.62, "attacker_advantage": 0.2}, Status.PASSED),  # exactly at the edge
+        ({"auc": 0.6201, "attacker_advantage": 0.2}, Status.REGRESSED),
+        ({"auc": 0.6, "attacker_advantage": 0.26}, Status.REGRESSED),
+        ({"auc": 0.5, "attacker_advantage": 0.2}, Status.IMPROVED),
+        ({"auc": 0.5, "attacker_advantage": 0.3}, Status.REGRESSED),  # worst metric wins
+    ],
+)
+def test_comparison_is_one_sided(obtained, expected_status):
+    comparison = baselines.compare("k", obtained, {"auc": 0.6, "attacker_advantage": 0.2}, TOL)
+    assert comparison.status is expected_status
+
+
+def test_missing_baseline_is_its_own_verdict():
+    comparison = baselines.compare("k", {"auc": 0.6, "attacker_advantage": 0.2}, None, TOL)
+    assert comparison.status is Status.MISSING
+    assert all(check.difference is None for check in comparison.checks)
+
+
+def test_failure_table_shows_obtained_baseline_difference_and_tolerance():
+    comparison = baselines.compare(
+        "k", {"auc": 0.65, "attacker_advantage": 0.21}, {"auc": 0.6, "attacker_advantage": 0.2}, TOL
+    )
+    lines = baselines.format_table(comparison).splitlines()
+    assert lines[0].split() == ["metric", "obtained", "baseline", "difference", "tolerance", "verdict"]
+    assert lines[1].split() == ["auc", "0.6500", "0.6000", "+0.0500", "+0.0200", "regressed"]
+    assert lines[2].split() == ["attacker_advantage", "0.2100", "0.2000", "+0.0100", "+0.0500", "passed"]

@@ -1,0 +1,211 @@
+"""The plugin end to end, through pytester, on the few-second ``smoke`` profile.
+
+The cycle users live in: no baselines -> fail; record -> pass; rerun -> pass;
+more leakage -> fail with a table and the fixing command; less -> improvement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+SUITE = """
+def test_membership_inference(privacy_case, privacy_check):
+    privacy_check(privacy_case)
+"""
+CASES = 8  # 2 models x 2 report epochs x 2 attacks x entire dataset
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _heavy_modules_stay_loaded():
+    """Runs the whole pipeline once in this process before any in-process pytester run.
+
+    pytester restores ``sys.modules`` after each inner run, removing what the
+    run imported; TensorFlow cannot be imported twice in one process (its C++
+    registrations abort). Importing everything the pipeline touches here keeps
+    it in the snapshot pytester restores to.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from privacy_checks import datasets, report, training
+    from privacy_checks.attacks import evaluate
+    from privacy_checks.profiles import SMOKE
+
+    import dataclasses
+
+    profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
+    evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)
+    with tempfile.TemporaryDirectory() as tmp:
+        report.write_plots(Path(tmp), [evaluation])
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest('pytest_plugins = ["privacy_checks.plugin"]')
+    pytester.makeini("[pytest]\nprivacy_profile = smoke\n")
+    pytester.makepyfile(test_suite=SUITE)
+    return pytester
+
+
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return project.runpytest("-p", "no:cacheprovider", *args)
+
+
+def baseline_file(project: pytest.Pytester, model: str = "2_layers"):
+    return project.path / "baselines" / "smoke" / f"{model}.json"
+
+
+def shift_baseline(project, model: str, needle: str, metric: str, delta: float) -> None:
+    """Moves one stored metric, as if the baseline had been recorded from another model."""
+    path = baseline_file(project, model)
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if needle in line:
+            value = float(re.search(rf'"{metric}": ([0-9.]+)', line).group(1))
+            lines[i] = line.replace(f'"{metric}": {value:.6f}', f'"{metric}": {value + delta:.6f}')
+            break
+    else:
+        raise AssertionError(f"{needle} not in {path}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_record_check_regress_improve_cycle(project):
+    first = run(project)
+    first.assert_outcomes(failed=CASES)
+    first.stdout.fnmatch_lines(["*no baseline for 2_layers at epoch 1, threshold attack*",
+                                "*pytest -m privacy --privacy-profile smoke --privacy-update-baselines*"])
+    assert not baseline_file(project).exists(), "nothing is written without the flag"
+
+    recorded = run(project, "--privacy-update-baselines")
+    recorded.assert_outcomes(passed=CASES)
+    recorded.stdout.fnmatch_lines(["*baseline wrote: baselines/smoke/2_layers.json (4 added, 0 changed, 0 removed)*"])
+    stored = baseline_file(project).read_text()
+    assert json.loads(stored)["profile"] == "smoke"
+
+    rerun = run(project)
+    rerun.assert_outcomes(passed=CASES)
+    rerun.stdout.fnmatch_lines(["*8 passed, 0 regressed, 0 improved, 0 new (no baseline)*"])
+
+    # The model now leaks more than the baseline allows (baseline 0.1 lower; tolerance 0.03).
+    shift_baseline(project, "2_layers", '"epoch": 3, "attack": "threshold"', "auc", -0.1)
+    regressed = run(project)
+    regressed.assert_outcomes(passed=CASES - 1, failed=1)
+    regressed.stdout.fnmatch_lines(
+        [
+            "*privacy regression: 2_layers at epoch 3, threshold attack, slice entire_dataset*",
+            "metric*obtained*baseline*difference*tolerance*verdict",
+            "auc*+0.1000*+0.0300*regressed",
+            "attacker_advantage*passed",
+            "*pytest -m privacy --privacy-profile smoke --privacy-update-baselines",
+        ]
+    )
+    assert "Traceback" not in regressed.stdout.str()
+
+    # Accepting it restores exactly the recorded file.
+    run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
+    assert baseline_file(project).read_text() == stored
+
+    # Less leakage than the baseline passes and is listed as an improvement.
+    shift_baseline(project, "3_layers", '"epoch": 1, "attack": "threshold"', "attacker_advantage", 0.3)
+    improved = run(project)
+    improved.assert_outcomes(passed=CASES)
+    improved.stdout.fnmatch_lines(
+        ["*1 improved*", "improved beyond tolerance*", "  3_layers/epoch1/threshold/entire_dataset: attacker_advantage -0.3000"]
+    )
+
+
+def test_report_is_written_and_byte_identical_across_runs(project):
+    run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
+    run(project).assert_outcomes(passed=CASES)
+    report = project.path / "privacy-report"
+    first = (report / "results.json").read_bytes()
+    run(project).assert_outcomes(passed=CASES)
+    assert (report / "results.json").read_bytes() == first
+    for name in ("epochs.png", "privacy_vs_accuracy.png"):
+        assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads(first)
+    assert len(results["results"]) == CASES
+    assert {r["verdict"] for r in results["results"]} == {"passed"}
+    assert set(results["models"]) == {"2_layers", "3_layers"}
+    assert [e["epoch"] for e in results["models"]["2_layers"]["epochs"]] == [1, 3]
+
+
+def test_update_keeps_deselected_entries_and_drops_stale_ones(project):
+    run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
+    path = baseline_file(project)
+    data = json.loads(path.read_text())
+    data["entries"].append({"epoch": 99, "attack": "threshold", "slice": "entire_dataset",
+                            "auc": 0.5, "attacker_advantage": 0.1})
+    path.write_text(json.dumps(data))
+    other = baseline_file(project, "3_layers").read_bytes()
+
+    checked = run(project)
+    checked.stdout.fnmatch_lines(["*1 unused baseline entries*", "  2_layers/epoch99/threshold/entire_dataset"])
+
+    partial = run(project, "--privacy-update-baselines", "-k", "2_layers and epoch1")
+    partial.assert_outcomes(passed=2)
+    partial.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json (0 added, 0 changed, 1 removed)*"])
+    kept = {(e["epoch"], e["attack"]) for e in json.loads(path.read_text())["entries"]}
+    assert kept == {(1, "threshold"), (1, "logistic_regression"), (3, "threshold"), (3, "logistic_regression")}
+    assert baseline_file(project, "3_layers").read_bytes() == other
+
+
+def test_corrupt_baseline_fails_its_checks_naming_the_file(project):
+    run(project, "--privacy-update-baselines", "-k", "2_layers").assert_outcomes(passed=4)
+    baseline_file(project).write_text("{ half written")
+    result = run(project, "-k", "2_layers")
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json: not valid JSON*--privacy-update-baselines*"])
+
+
+def test_baseline_from_a_changed_profile_is_not_compared(project):
+    run(project, "--privacy-update-baselines", "-k", "2_layers").assert_outcomes(passed=4)
+    path = baseline_file(project)
+    path.write_text(path.read_text().replace('"profile_hash": "', '"profile_hash": "0'))
+    result = run(project, "-k", "2_layers")
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(["*recorded from profile hash 0*the profile changed*"])
+
+
+def test_header_progress_and_marker(project):
+    result = run(project, "-k", "2_layers and epoch1 and threshold", "--privacy-update-baselines")
+    result.stdout.fnmatch_lines(
+        [
+            "privacy: profile smoke (hash *, seed 1234), baselines baselines/smoke (update)*",
+            "privacy: python *, tensorflow 2.15.1, tensorflow-privacy 0.8.12, numpy *, scikit-learn *",
+            "[[]privacy] 2_layers: epoch 1/3, train accuracy *, test accuracy *",
+        ]
+    )
+    marked = run(project, "-m", "not privacy")
+    marked.assert_outcomes(deselected=CASES)
+    quiet = run(project, "-q", "-k", "2_layers and epoch1 and threshold")
+    assert "[privacy]" not in quiet.stdout.str()
+
+
+@pytest.mark.parametrize(
+    "args, ini, message",
+    [
+        (["--privacy-profile", "mnist"], "", "*unknown privacy profile 'mnist'; choose one of: cifar10, digits, smoke*"),
+        ([], "privacy_profile = mnist", "*ini option privacy_profile: unknown privacy profile 'mnist'*"),
+        (["--privacy-tolerance", "auc=lots"], "", "*'auc=lots': 'lots' is not a number*"),
+        ([], "privacy_class_tolerance = speed=1", "*ini option privacy_class_tolerance*METRIC in auc, attacker_advantage*"),
+    ],
+)
+def test_bad_options_are_usage_errors(pytester, args, ini, message):
+    pytester.makeconftest('pytest_plugins = ["privacy_checks.plugin"]')
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_tolerance_from_ini_is_used(project):
+    run(project, "--privacy-update-baselines", "-k", "2_layers").assert_outcomes(passed=4)
+    shift_baseline(project, "2_layers", '"epoch": 3, "attack": "threshold"', "auc", -0.1)
+    project.makeini("[pytest]\nprivacy_profile = smoke\nprivacy_tolerance = auc=0.2\n")
+    run(project, "-k", "2_layers").assert_outcomes(passed=4)
+    run(project, "-k", "2_layers", "--privacy-tolerance", "auc=0.01").assert_outcomes(passed=3, failed=1)

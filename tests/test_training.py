@@ -1,0 +1,57 @@
+"""Data and training: a stratified member split, and deterministic snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from privacy_checks import datasets, training
+from privacy_checks.profiles import DIGITS, SMOKE
+
+
+def test_digits_members_are_a_stratified_seeded_subset():
+    data = datasets.load(DIGITS)
+    assert len(data.y_members) == 200
+    assert len(data.y_members) + len(data.y_non_members) == 1797
+    assert set(np.bincount(data.y_members, minlength=10)) <= {19, 20, 21}  # stratified
+    assert data.x_members.shape[1:] == (8, 8, 1) and 0 <= data.x_members.min() <= data.x_members.max() <= 1
+    again = datasets.load(DIGITS)
+    assert np.array_equal(data.x_members, again.x_members)
+
+
+def test_accuracy_and_loss_from_logits():
+    logits = np.array([[10.0, 0.0], [0.0, 0.0]])
+    accuracy, loss = training.accuracy_and_loss(logits, np.array([0, 1]))
+    assert accuracy == 0.5  # ties go to class 0
+    assert loss == pytest.approx((np.log1p(np.exp(-10.0)) + np.log(2)) / 2)
+
+
+@pytest.fixture(scope="module")
+def smoke_runs():
+    data = datasets.load(SMOKE)
+    spec = SMOKE.models[0]
+    return [training.train(SMOKE, spec, data) for _ in range(2)]
+
+
+def test_training_is_deterministic(smoke_runs):
+    first, second = smoke_runs
+    assert [s.epoch for s in first.snapshots] == list(SMOKE.report_epochs)
+    for a, b in zip(first.snapshots, second.snapshots):
+        assert np.array_equal(a.logits_members, b.logits_members)
+        assert np.array_equal(a.logits_non_members, b.logits_non_members)
+
+
+def test_snapshot_metrics_match_its_logits(smoke_runs):
+    snapshot = smoke_runs[0].at(3)
+    accuracy, loss = training.accuracy_and_loss(snapshot.logits_members, snapshot.labels_members)
+    assert (snapshot.train_accuracy, snapshot.train_loss) == (accuracy, loss)
+    assert snapshot.train_accuracy > 0.2  # it learned something in 3 epochs
+
+
+def test_diverged_training_is_reported_not_attacked():
+    data = datasets.load(SMOKE)
+    profile = dataclasses.replace(SMOKE, learning_rate=1e30)
+    with pytest.raises(training.TrainingDiverged, match="diverged at epoch 1"):
+        training.train(profile, SMOKE.models[0], data)
