@@ -6,6 +6,7 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from privacy_checks import baselines
 from privacy_checks.baselines import Baseline, BaselineError, Entry, Status
@@ -164,3 +165,18 @@ def test_failure_table_shows_obtained_baseline_difference_and_tolerance():
     assert lines[0].split() == ["metric", "obtained", "baseline", "difference", "tolerance", "verdict"]
     assert lines[1].split() == ["auc", "0.6500", "0.6000", "+0.0500", "+0.0200", "regressed"]
     assert lines[2].split() == ["attacker_advantage", "0.2100", "0.2000", "+0.0100", "+0.0500", "passed"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode),
+                 st.sampled_from([baselines.dumps(SAMPLE)]).flatmap(
+                     lambda text: st.integers(0, len(text)).map(lambda n: text[:n].encode()))))
+def test_any_bytes_load_or_fail_with_a_baseline_error(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("fuzz") / "b.json"
+    path.write_bytes(content)
+    try:
+        loaded = baselines.load(path)
+    except BaselineError as error:
+        assert "b.json" in str(error)
+    else:
+        assert isinstance(loaded, Baseline)
