@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from privacy_checks.profiles import Profile
+from privacy_checks.profiles import Profile, dataset_kind
 
 
 class DatasetError(RuntimeError):
@@ -50,17 +50,13 @@ class Dataset:
 def load(profile: Profile, *, data_dir: str | None = None) -> Dataset:
     """Loads the profile's data source and draws its member set."""
     source = profile.dataset
-    if source == "digits":
+    kind = dataset_kind(source)
+    if kind == "digits":
         dataset = _digits(profile)
-    elif source == "cifar10":
+    elif kind == "cifar10":
         dataset = _tfds_cifar10(data_dir)
-    elif source.startswith("imagefolder:"):
-        dataset = _image_folder(Path(source.split(":", 1)[1]))
     else:
-        raise DatasetError(
-            f"unknown dataset {source!r} in profile {profile.name!r}; "
-            "use 'digits', 'cifar10' or 'imagefolder:<path>'"
-        )
+        dataset = _image_folder(Path(source.split(":", 1)[1]))
     dataset = _subsample_members(dataset, profile.members, profile.seed)
     if dataset.num_classes != profile.num_classes:
         raise DatasetError(
@@ -84,33 +80,53 @@ def _digits(profile: Profile) -> Dataset:
     return Dataset("sklearn digits", x_in, y_in, x_out, y_out, names)
 
 
-def _to_arrays(images, labels) -> tuple[np.ndarray, np.ndarray]:
-    return (np.asarray(images, dtype=np.float32) / 255.0, np.asarray(labels, dtype=np.int64))
+def _split_arrays(split) -> tuple[np.ndarray, np.ndarray]:
+    """A supervised tf.data split as (images in [0, 1], labels).
+
+    Read in chunks rather than with tfds' ``batch_size=-1``, which aborts the
+    process on datasets of unknown size (tfds' mock data, in tests).
+    """
+    import tensorflow_datasets as tfds
+
+    chunks = list(tfds.as_numpy(split.batch(8192)))
+    if not chunks:
+        return np.zeros((0,), np.float32), np.zeros((0,), np.int64)
+    images = np.concatenate([images for images, _ in chunks])
+    labels = np.concatenate([labels for _, labels in chunks])
+    return images.astype(np.float32) / 255.0, labels.astype(np.int64)
 
 
 def _tfds_cifar10(data_dir: str | None) -> Dataset:
+    """tfds ``cifar10``: downloaded where a network exists, or read from a prepared data_dir.
+
+    A given ``data_dir`` is for machines without a network: nothing is
+    downloaded into it, so a missing data set fails at once instead of
+    waiting on a download that cannot happen.
+    """
     import tensorflow_datasets as tfds
 
     try:
         (train, test), info = tfds.load(
             "cifar10",
             split=["train", "test"],
-            batch_size=-1,
             as_supervised=True,
             data_dir=data_dir,
+            download=data_dir is None,
             with_info=True,
         )
     except Exception as error:  # tfds raises many kinds; all mean "not available"
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        where = f" from --privacy-data-dir={data_dir}" if data_dir else ""
         raise DatasetError(
-            "tfds could not load 'cifar10' "
-            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
-            "Without a network, either prepare it once on a machine that has one and "
-            "point --privacy-data-dir at that tfds data_dir, or use an image folder "
-            "(<dir>/train/<class>/*.png|jpg, <dir>/test/<class>/*) with "
-            "--privacy-dataset imagefolder:<dir>."
+            f"tfds could not load 'cifar10'{where} ({type(error).__name__}: {first_line}). "
+            "Without a network, either prepare it once on a machine that has one "
+            "(python -c \"import tensorflow_datasets as tfds; tfds.load('cifar10', data_dir='DIR')\") "
+            "and pass --privacy-data-dir=DIR, or put the images in a folder "
+            "(<dir>/train/<class>/*.png|jpg, <dir>/test/<class>/*) and pass "
+            "--privacy-dataset=imagefolder:<dir>."
         ) from None
-    x_train, y_train = _to_arrays(*tfds.as_numpy(train))
-    x_test, y_test = _to_arrays(*tfds.as_numpy(test))
+    x_train, y_train = _split_arrays(train)
+    x_test, y_test = _split_arrays(test)
     names = tuple(info.features["label"].names)
     return Dataset("tfds cifar10", x_train, y_train, x_test, y_test, names)
 
@@ -126,16 +142,20 @@ def _image_folder(root: Path) -> Dataset:
             )
     try:
         builder = tfds.folder_dataset.ImageFolder(str(root))
-        train = builder.as_dataset(split="train", batch_size=-1, as_supervised=True)
-        test = builder.as_dataset(split="test", batch_size=-1, as_supervised=True)
+        sizes = {split: builder.info.splits[split].num_examples for split in ("train", "test")}
+        if not all(sizes.values()):
+            raise DatasetError(f"image folder {root} has no images in train/ or test/")
+        x_train, y_train = _split_arrays(builder.as_dataset(split="train", as_supervised=True))
+        x_test, y_test = _split_arrays(builder.as_dataset(split="test", as_supervised=True))
+    except DatasetError:
+        raise
     except Exception as error:
         raise DatasetError(f"image folder {root} could not be read: {error}") from None
-    x_train, y_train = _to_arrays(*tfds.as_numpy(train))
-    x_test, y_test = _to_arrays(*tfds.as_numpy(test))
-    if len(x_train) == 0 or len(x_test) == 0:
-        raise DatasetError(f"image folder {root} has no images in train/ or test/")
     names = tuple(builder.info.features["label"].names)
-    return Dataset(f"imagefolder:{root}", x_train, y_train, x_test, y_test, names)
+    # The folder's name and size, not its path: the path differs per machine and
+    # the source is stored with baselines.
+    source = f"imagefolder:{root.resolve().name} ({len(x_train)} train / {len(x_test)} test images)"
+    return Dataset(source, x_train, y_train, x_test, y_test, names)
 
 
 def _subsample_members(dataset: Dataset, members: int | None, seed: int) -> Dataset:

@@ -15,6 +15,7 @@ wins over the profile's defaults.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 from typing import Callable
@@ -23,7 +24,16 @@ import pytest
 
 from privacy_checks import baselines
 from privacy_checks.baselines import Comparison, Status
-from privacy_checks.profiles import DEFAULT_PROFILE, METRICS, PROFILES, Tolerance, get_profile
+from privacy_checks.profiles import (
+    DEFAULT_PROFILE,
+    METRICS,
+    PROFILES,
+    Profile,
+    Tolerance,
+    check_dataset,
+    dataset_kind,
+    get_profile,
+)
 from privacy_checks.report import write_report
 from privacy_checks.session import Case, CheckFailed, PrivacyRun, Settings, cases
 
@@ -37,6 +47,13 @@ def _profile_name(value: str) -> str:
     except KeyError as error:
         raise argparse.ArgumentTypeError(error.args[0]) from None
     return value
+
+
+def _dataset(value: str) -> str:
+    try:
+        return check_dataset(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_tolerance(value: str) -> dict[str, float]:
@@ -92,6 +109,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "default: privacy-report).",
     )
     group.addoption(
+        "--privacy-dataset",
+        dest="privacy_dataset",
+        type=_dataset,
+        default=None,
+        metavar="SOURCE",
+        help="data source instead of the profile's: digits, cifar10 (tfds) or "
+        "imagefolder:<dir> with <dir>/train/<class>/* and <dir>/test/<class>/* "
+        "(ini: privacy_dataset).",
+    )
+    group.addoption(
         "--privacy-data-dir",
         dest="privacy_data_dir",
         default=None,
@@ -115,6 +142,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("privacy_profile", "privacy profile to run", default=DEFAULT_PROFILE)
     parser.addini("privacy_baselines_dir", "directory of privacy baselines", default="baselines")
     parser.addini("privacy_report_dir", "directory of the privacy report", default="privacy-report")
+    parser.addini("privacy_dataset", "data source instead of the profile's", default="")
     parser.addini("privacy_data_dir", "tensorflow-datasets data_dir", default="")
     parser.addini("privacy_tolerance", "entire-dataset tolerance: auc=X attacker_advantage=Y")
     parser.addini("privacy_class_tolerance", "per-class tolerance: auc=X attacker_advantage=Y")
@@ -140,6 +168,26 @@ def _tolerance(config: pytest.Config, name: str, default: Tolerance) -> Toleranc
     return Tolerance(**{metric: values.get(metric, default.for_metric(metric)) for metric in METRICS})
 
 
+def _with_dataset(config: pytest.Config, profile: Profile) -> Profile:
+    """The profile with ``--privacy-dataset`` / ini ``privacy_dataset`` applied.
+
+    An image folder's relative path is taken from where pytest was invoked
+    (command line) or from the rootdir (ini), like the other path options.
+    """
+    value, base = config.getoption("privacy_dataset"), config.invocation_params.dir
+    if not value and config.getini("privacy_dataset"):
+        value, base = config.getini("privacy_dataset"), config.rootpath
+        try:
+            check_dataset(value)
+        except ValueError as error:
+            raise pytest.UsageError(f"ini option privacy_dataset: {error}") from None
+    if not value:
+        return profile
+    if dataset_kind(value) == "imagefolder":
+        value = f"imagefolder:{Path(base, value.split(':', 1)[1])}"
+    return dataclasses.replace(profile, dataset=value)
+
+
 def resolve_settings(config: pytest.Config) -> Settings:
     """All privacy options, resolved once: CLI > ini > profile default."""
     name = config.getoption("privacy_profile") or config.getini("privacy_profile")
@@ -147,6 +195,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         profile = get_profile(name)
     except KeyError as error:
         raise pytest.UsageError(f"ini option privacy_profile: {error.args[0]}") from None
+    profile = _with_dataset(config, profile)
     data_dir = config.getoption("privacy_data_dir") or config.getini("privacy_data_dir") or None
     return Settings(
         profile=profile,
@@ -198,8 +247,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"privacy: profile {profile.name} (hash {profile.hash}, seed {profile.seed}), "
         f"baselines {baselines.display_path(settings.baselines_dir / profile.name)} ({mode}), "
         f"report {baselines.display_path(settings.report_dir)}",
+        f"privacy: data {_display_dataset(profile.dataset)}"
+        + (f" (tfds data_dir {settings.data_dir})" if settings.data_dir else ""),
         f"privacy: {packages}",
     ]
+
+
+def _display_dataset(dataset: str) -> str:
+    if dataset_kind(dataset) != "imagefolder":
+        return dataset
+    return f"imagefolder:{baselines.display_path(Path(dataset.split(':', 1)[1]))}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -275,6 +332,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             run.comparisons,
             run.versions,
             run.data_source,
+            run.histories(),
         )
     except OSError as error:
         run.report_error = f"could not write the privacy report: {error}"

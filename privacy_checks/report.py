@@ -35,6 +35,7 @@ def results_document(
     comparisons: Mapping[str, Comparison],
     versions: Mapping[str, str],
     data_source: str,
+    histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
 ) -> dict:
     """Everything measured in this session, ready for ``json.dumps``."""
     models: dict[str, dict] = {}
@@ -76,6 +77,12 @@ def results_document(
                     check.metric: _round(check.tolerance) for check in comparison.checks
                 }
             results.append(entry)
+    for name, history in (histories or {}).items():
+        if name in models:
+            models[name]["history"] = [
+                {key: (value if key == "epoch" else _round(value)) for key, value in logs.items()}
+                for logs in history
+            ]
     return {
         "profile": {
             "name": profile.name,
@@ -147,6 +154,7 @@ def write_report(
     comparisons: Mapping[str, Comparison],
     versions: Mapping[str, str],
     data_source: str,
+    histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
 ) -> list[Path]:
     """Writes ``results.json`` and the two plots; returns the paths written."""
     directory = Path(directory)
@@ -155,7 +163,7 @@ def write_report(
         evaluations,
         key=lambda e: ([m.name for m in profile.models].index(e.snapshot.model), e.snapshot.epoch),
     )
-    document = results_document(profile, ordered, comparisons, versions, data_source)
+    document = results_document(profile, ordered, comparisons, versions, data_source, histories)
     results_path = directory / "results.json"
     write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     written = [results_path]

@@ -181,6 +181,14 @@ class PrivacyRun:
         """The evaluations that succeeded this session."""
         return [e for e in self._evaluations.values() if isinstance(e, Evaluation)]
 
+    def histories(self) -> dict[str, tuple[dict[str, float], ...]]:
+        """Keras's per-epoch logs of each model trained this session."""
+        return {
+            model: run.history
+            for model, run in self._trainings.items()
+            if isinstance(run, TrainingRun)
+        }
+
     def record(self, case: Case) -> AttackRecord | None:
         """The attack result for ``case``; None if TF Privacy skipped the slice."""
         return self.evaluation(case.model, case.epoch).record(case.attack, case.slice)

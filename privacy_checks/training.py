@@ -62,6 +62,9 @@ class TrainingRun:
     model: str
     snapshots: tuple[Snapshot, ...]
     seconds: float
+    #: Keras's own per-epoch logs (``loss``, ``accuracy``: running averages over
+    #: the epoch's batches), the numbers the codelab prints.
+    history: tuple[dict[str, float], ...] = ()
 
     def at(self, epoch: int) -> Snapshot:
         for snapshot in self.snapshots:
@@ -151,7 +154,7 @@ def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
     start = time.perf_counter()
-    model.fit(
+    fitted = model.fit(
         dataset.x_members,
         dataset.y_members,
         batch_size=profile.batch_size,
@@ -162,4 +165,9 @@ def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
     )
     seconds = time.perf_counter() - start
     tf.keras.backend.clear_session()
-    return TrainingRun(spec.name, tuple(snapshots), seconds)
+    logs = fitted.history
+    history = tuple(
+        {"epoch": epoch + 1, **{name: float(values[epoch]) for name, values in sorted(logs.items())}}
+        for epoch in range(len(logs.get("loss", ())))
+    )
+    return TrainingRun(spec.name, tuple(snapshots), seconds, history)

@@ -51,7 +51,10 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return project.runpytest("-p", "no:cacheprovider", *args)
+    # The outer session imported the plugin already, so the inner one cannot rewrite it.
+    return project.runpytest(
+        "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning", *args
+    )
 
 
 def baseline_file(project: pytest.Pytester, model: str = "2_layers"):
@@ -188,10 +191,12 @@ def test_header_progress_and_marker(project):
 @pytest.mark.parametrize(
     "args, ini, message",
     [
-        (["--privacy-profile", "mnist"], "", "*unknown privacy profile 'mnist'; choose one of: cifar10, digits, smoke*"),
+        (["--privacy-profile", "mnist"], "", "*unknown privacy profile 'mnist'; choose one of: cifar10, cifar10-quick, digits, smoke*"),
         ([], "privacy_profile = mnist", "*ini option privacy_profile: unknown privacy profile 'mnist'*"),
         (["--privacy-tolerance", "auc=lots"], "", "*'auc=lots': 'lots' is not a number*"),
         ([], "privacy_class_tolerance = speed=1", "*ini option privacy_class_tolerance*METRIC in auc, attacker_advantage*"),
+        (["--privacy-dataset=mnist"], "", "*unknown dataset 'mnist'; use digits, cifar10 or imagefolder:<dir>*"),
+        ([], "privacy_dataset = imagefolder:", "*ini option privacy_dataset: imagefolder: needs a directory*"),
     ],
 )
 def test_bad_options_are_usage_errors(pytester, args, ini, message):
@@ -209,3 +214,14 @@ def test_tolerance_from_ini_is_used(project):
     project.makeini("[pytest]\nprivacy_profile = smoke\nprivacy_tolerance = auc=0.2\n")
     run(project, "-k", "2_layers").assert_outcomes(passed=4)
     run(project, "-k", "2_layers", "--privacy-tolerance", "auc=0.01").assert_outcomes(passed=3, failed=1)
+
+
+def test_dataset_option_changes_the_source_and_the_profile_hash(project, monkeypatch):
+    default = run(project, "--collect-only")
+    default.stdout.fnmatch_lines(["privacy: data digits"])
+    (project.path / "sub").mkdir()
+    monkeypatch.chdir(project.path / "sub")  # a relative folder is taken from where pytest runs
+    moved = run(project, "--collect-only", "--privacy-dataset=imagefolder:pets", str(project.path))
+    moved.stdout.fnmatch_lines(["privacy: data imagefolder:pets"])  # shown relative to the cwd
+    hashes = [re.search(r"hash (\w+)", r.stdout.str()).group(1) for r in (default, moved)]
+    assert hashes[0] != hashes[1]
