@@ -94,6 +94,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "written atomically at the end of the session).",
     )
     group.addoption(
+        "--privacy-no-cache",
+        dest="privacy_no_cache",
+        action="store_true",
+        default=False,
+        help="retrain and re-attack instead of reusing results cached in pytest's cache "
+        "directory (--cache-clear also empties it).",
+    )
+    group.addoption(
         "--privacy-baselines-dir",
         dest="privacy_baselines_dir",
         default=None,
@@ -188,6 +196,13 @@ def _with_dataset(config: pytest.Config, profile: Profile) -> Profile:
     return dataclasses.replace(profile, dataset=value)
 
 
+def _cache_dir(config: pytest.Config) -> Path | None:
+    """pytest's cache directory for this plugin, unless disabled (``-p no:cacheprovider`` too)."""
+    if config.getoption("privacy_no_cache") or getattr(config, "cache", None) is None:
+        return None
+    return config.cache.mkdir("privacy_checks")
+
+
 def resolve_settings(config: pytest.Config) -> Settings:
     """All privacy options, resolved once: CLI > ini > profile default."""
     name = config.getoption("privacy_profile") or config.getini("privacy_profile")
@@ -203,11 +218,13 @@ def resolve_settings(config: pytest.Config) -> Settings:
         report_dir=_path_option(config, "privacy_report_dir"),
         update_baselines=config.getoption("privacy_update_baselines"),
         data_dir=data_dir,
+        cache_dir=_cache_dir(config),
         tolerance=_tolerance(config, "privacy_tolerance", profile.tolerance),
         class_tolerance=_tolerance(config, "privacy_class_tolerance", profile.class_tolerance),
     )
 
 
+@pytest.hookimpl(trylast=True)  # after the cache provider has set config.cache
 def pytest_configure(config: pytest.Config) -> None:
     # TensorFlow's C++ start-up chatter (CUDA probes, CPU features) would fill every
     # failure's captured stderr; users who want it can set the variable themselves.
@@ -385,6 +402,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             f"baseline {verb}: {baselines.display_path(change.path)} "
             f"({change.added} added, {change.changed} changed, {change.removed} removed)"
         )
+    hits = ", ".join(f"{count} {what}" for what, count in run.cache_hits.items() if count)
+    if hits:
+        write(f"reused from the privacy cache: {hits} (--privacy-no-cache to redo them)")
+    if run.cache_error:
+        write(run.cache_error, yellow=True)
     for line in run.version_warnings():
         write(line, yellow=True)
     if run.report_error:

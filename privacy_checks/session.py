@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from privacy_checks import baselines
+from privacy_checks import baselines, cache
 from privacy_checks.attacks import AttackRecord, Evaluation, case_key, evaluate
 from privacy_checks.baselines import Baseline, BaselineError, Comparison, Entry, Status
 from privacy_checks.datasets import Dataset, load
@@ -84,6 +84,7 @@ class Settings:
     report_dir: Path
     update_baselines: bool = False
     data_dir: str | None = None
+    cache_dir: Path | None = None  #: where training and attack results persist; None: nowhere
     tolerance: Tolerance | None = None  #: entire-dataset override of the profile's
     class_tolerance: Tolerance | None = None  #: per-class override of the profile's
 
@@ -125,8 +126,11 @@ class PrivacyRun:
         self.comparisons: dict[str, Comparison] = {}
         self._pending: dict[str, dict[str, Entry]] = {}
         self.changes: list[BaselineChange] = []
+        self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
+        self._source: str | None = None
         self.report_files: list[Path] = []
         self.report_error: str | None = None
+        self.cache_error: str | None = None
         self.started = time.perf_counter()
 
     # -- measuring ----------------------------------------------------------
@@ -135,6 +139,7 @@ class PrivacyRun:
         if self._dataset is None:
             try:
                 self._dataset = load(self.profile, data_dir=self.settings.data_dir)
+                self._source = self._dataset.source
             except Exception as error:  # remembered: every check reports it, once loaded
                 self._dataset = error
         if isinstance(self._dataset, Exception):
@@ -143,17 +148,39 @@ class PrivacyRun:
 
     def training(self, model: str) -> TrainingRun:
         if model not in self._trainings:
-            dataset = self.dataset()
-            try:
-                self._trainings[model] = train(
-                    self.profile, self.profile.model(model), dataset, self._on_snapshot
-                )
-            except Exception as error:
-                self._trainings[model] = error
+            self._trainings[model] = self._cached_training(model) or self._train(model)
         result = self._trainings[model]
         if isinstance(result, Exception):
             raise CheckFailed(f"training {model} failed: {result}")
         return result
+
+    def _train(self, model: str) -> TrainingRun | Exception:
+        dataset = self.dataset()
+        try:
+            run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot)
+        except Exception as error:
+            return error
+        self._store(cache.save_training, cache.key(self.profile, model, self.versions), run, dataset.source)
+        return run
+
+    def _cached_training(self, model: str) -> TrainingRun | None:
+        if self.settings.cache_dir is None:
+            return None
+        found = cache.load_training(self.settings.cache_dir, cache.key(self.profile, model, self.versions))
+        if found is None:
+            return None
+        run, self._source = found
+        self.cache_hits["trainings"] += 1
+        return run
+
+    def _store(self, save, name: str, *args) -> None:
+        """Caches a result; a cache that cannot be written only costs the next run time."""
+        if self.settings.cache_dir is None:
+            return
+        try:
+            save(self.settings.cache_dir, name, *args)
+        except OSError as error:
+            self.cache_error = f"privacy cache not written: {error}"
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         if self._progress is not None:
@@ -168,10 +195,22 @@ class PrivacyRun:
         key = (model, epoch)
         if key not in self._evaluations:
             snapshot = self.training(model).at(epoch)
-            try:
-                self._evaluations[key] = evaluate(snapshot, self.profile)
-            except Exception as error:
-                self._evaluations[key] = error
+            name = cache.key(self.profile, model, self.versions, epoch)
+            cached = (
+                cache.load_evaluation(self.settings.cache_dir, name, snapshot)
+                if self.settings.cache_dir is not None
+                else None
+            )
+            if cached is not None:
+                self.cache_hits["attack runs"] += 1
+                self._evaluations[key] = cached
+            else:
+                try:
+                    self._evaluations[key] = evaluate(snapshot, self.profile)
+                except Exception as error:
+                    self._evaluations[key] = error
+                else:
+                    self._store(cache.save_evaluation, name, self._evaluations[key])
         result = self._evaluations[key]
         if isinstance(result, Exception):
             raise CheckFailed(f"attacks on {model} at epoch {epoch} failed: {result}")
@@ -195,7 +234,8 @@ class PrivacyRun:
 
     @property
     def data_source(self) -> str:
-        return self._dataset.source if isinstance(self._dataset, Dataset) else self.profile.dataset
+        """What the models were trained on (known from the data set or the cache)."""
+        return self._source or self.profile.dataset
 
     # -- baselines ----------------------------------------------------------
 

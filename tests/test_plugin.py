@@ -225,3 +225,29 @@ def test_dataset_option_changes_the_source_and_the_profile_hash(project, monkeyp
     moved.stdout.fnmatch_lines(["privacy: data imagefolder:pets"])  # shown relative to the cwd
     hashes = [re.search(r"hash (\w+)", r.stdout.str()).group(1) for r in (default, moved)]
     assert hashes[0] != hashes[1]
+
+
+def test_rerun_reuses_cached_training_and_attacks_with_identical_results(project):
+    def cached_run(*args):  # unlike run(), keeps pytest's cache provider, where the cache lives
+        return project.runpytest("-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
+
+    cached_run("--privacy-update-baselines").assert_outcomes(passed=CASES)
+    results = project.path / "privacy-report" / "results.json"
+    warm = cached_run()
+    warm.assert_outcomes(passed=CASES)
+    warm.stdout.fnmatch_lines(["reused from the privacy cache: 2 trainings, 4 attack runs*"])
+    assert "[privacy] 2_layers: epoch" not in warm.stdout.str()  # nothing was trained
+    reused = results.read_bytes()
+
+    fresh = cached_run("--privacy-no-cache")
+    fresh.assert_outcomes(passed=CASES)
+    assert "reused from the privacy cache" not in fresh.stdout.str()
+    assert results.read_bytes() == reused
+
+    for entry in (project.path / ".pytest_cache" / "d" / "privacy_checks").glob("*.npz"):
+        entry.write_bytes(entry.read_bytes()[:50])  # a crash mid-write, or a corrupt disk
+    rebuilt = cached_run()
+    rebuilt.assert_outcomes(passed=CASES)
+    assert "reused from the privacy cache" not in rebuilt.stdout.str()
+    assert results.read_bytes() == reused
+    cached_run().stdout.fnmatch_lines(["reused from the privacy cache: 2 trainings, 4 attack runs*"])

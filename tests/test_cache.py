@@ -1,0 +1,85 @@
+"""The cross-session cache: exact round trips, keys that see every input, no trust in bad entries."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from privacy_checks import attacks, cache
+from privacy_checks.profiles import SMOKE
+from privacy_checks.training import TrainingRun
+from test_attacks import PROFILE, leaky_snapshot
+
+VERSIONS = {"python": "3.11.7", "tensorflow": "2.15.1"}
+
+
+@pytest.fixture
+def run() -> TrainingRun:
+    snapshots = (leaky_snapshot(1), leaky_snapshot(3))
+    return TrainingRun("2_layers", snapshots, 1.5, ({"epoch": 1, "accuracy": 0.1, "loss": 2.3},))
+
+
+def test_training_round_trip_is_exact(tmp_path, run):
+    cache.save_training(tmp_path, "k", run, "sklearn digits")
+    loaded, source = cache.load_training(tmp_path, "k")
+    assert source == "sklearn digits"
+    assert (loaded.model, loaded.seconds, loaded.history) == (run.model, run.seconds, run.history)
+    for a, b in zip(loaded.snapshots, run.snapshots):
+        assert a.epoch == b.epoch and a.train_accuracy == b.train_accuracy
+        assert np.array_equal(a.logits_members, b.logits_members)
+        assert a.logits_members.dtype == b.logits_members.dtype
+        assert np.array_equal(a.labels_non_members, b.labels_non_members)
+
+
+def test_evaluation_round_trip_gives_the_same_records_and_plots(tmp_path):
+    snapshot = leaky_snapshot()
+    evaluation = attacks.evaluate(snapshot, PROFILE)
+    cache.save_evaluation(tmp_path, "e", evaluation)
+    loaded = cache.load_evaluation(tmp_path, "e", snapshot)
+    assert loaded.records == evaluation.records
+    frame = loaded.results.calculate_pd_dataframe()  # what TF Privacy's plots read
+    assert frame.equals(evaluation.results.calculate_pd_dataframe())
+    assert loaded.results.privacy_report_metadata == evaluation.results.privacy_report_metadata
+
+
+def _flip_middle_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: (d / "k.npz").write_bytes((d / "k.npz").read_bytes()[:100]),  # truncated
+        lambda d: (d / "k.json").write_text("{"),  # half-written metadata
+        lambda d: (d / "k.json").unlink(),  # arrays written, metadata never
+        lambda d: _flip_middle_byte(d / "k.npz"),  # same size, one byte changed
+    ],
+)
+def test_damaged_entries_are_ignored(tmp_path, run, damage):
+    cache.save_training(tmp_path, "k", run, "x")
+    damage(tmp_path)
+    assert cache.load_training(tmp_path, "k") is None
+
+
+def test_missing_entry_is_a_miss(tmp_path):
+    assert cache.load_training(tmp_path, "nothing") is None
+
+
+def test_key_changes_with_everything_that_changes_results():
+    base = cache.key(SMOKE, "2_layers", VERSIONS)
+    assert base == cache.key(SMOKE, "2_layers", dict(VERSIONS))
+    assert base != cache.key(SMOKE, "3_layers", VERSIONS)
+    assert base != cache.key(dataclasses.replace(SMOKE, seed=1), "2_layers", VERSIONS)
+    assert base != cache.key(SMOKE, "2_layers", {**VERSIONS, "tensorflow": "2.16.0"})
+    assert base != cache.key(SMOKE, "2_layers", VERSIONS, epoch=1)
+    folder = dataclasses.replace(SMOKE, dataset="imagefolder:/a/cifar10")
+    other = dataclasses.replace(SMOKE, dataset="imagefolder:/b/cifar10")
+    assert folder.hash == other.hash  # same baselines...
+    assert cache.key(folder, "2_layers", VERSIONS) != cache.key(other, "2_layers", VERSIONS)  # ...other data
+    # Tolerances change verdicts, not results: the cache is shared.
+    looser = dataclasses.replace(SMOKE, tolerance=dataclasses.replace(SMOKE.tolerance, auc=0.5))
+    assert cache.key(looser, "2_layers", VERSIONS) == base
