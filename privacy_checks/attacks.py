@@ -91,10 +91,16 @@ def _quiet_tf_privacy() -> Iterator[None]:
         yield
 
 
-def _slice_name(slice_spec) -> str:
+def slice_name(slice_spec) -> str:
+    """TF Privacy's ``SingleSliceSpec`` as this package names it: ``entire_dataset``, ``class_3``."""
     if slice_spec.entire_dataset:
         return ENTIRE_DATASET
     return class_slice(int(slice_spec.value))
+
+
+def short_attack_name(attack_type) -> str:
+    """TF Privacy's ``AttackType`` as this package names it: ``threshold``, ``logistic_regression``."""
+    return {member: short for short, member in ATTACKS.items()}[attack_type.name]
 
 
 def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
@@ -115,7 +121,6 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
         SlicingSpec,
     )
 
-    short_name = {AttackType[member]: short for short, member in ATTACKS.items()}
     attack_input = AttackInputData(
         probs_train=special.softmax(snapshot.logits_members.astype(np.float64), axis=1),
         probs_test=special.softmax(snapshot.logits_non_members.astype(np.float64), axis=1),
@@ -142,8 +147,8 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
         AttackRecord(
             model=snapshot.model,
             epoch=snapshot.epoch,
-            attack=short_name[result.attack_type],
-            slice=_slice_name(result.slice_spec),
+            attack=short_attack_name(result.attack_type),
+            slice=slice_name(result.slice_spec),
             auc=float(result.get_auc()),
             attacker_advantage=float(result.get_attacker_advantage()),
             ppv=float(result.get_ppv()),
