@@ -340,7 +340,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_KEY, None)
     if run is None or not run.comparisons and not run.evaluations():
         return
-    run.finish()
+    try:
+        run.finish()
+    except OSError as error:
+        run.report_error = f"could not write the baselines: {error}"
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
     try:
         run.report_files = write_report(
             run.settings.report_dir,
@@ -352,7 +357,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             run.histories(),
         )
     except OSError as error:
-        run.report_error = f"could not write the privacy report: {error}"
+        run.report_error = (
+            f"could not write the privacy report to "
+            f"{baselines.display_path(run.settings.report_dir)}: {error.strerror or error}. "
+            "Choose a writable directory with --privacy-report-dir=DIR."
+        )
+        # An artifact reviewers rely on is missing: the run must not look green.
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -390,6 +401,12 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             write(f"  {key}")
         if len(stale) > MAX_LISTED:
             write(f"  ... {len(stale) - MAX_LISTED} more")
+    for path in run.orphan_baseline_files():
+        write(
+            f"unused baseline file {baselines.display_path(path)}: profile {run.profile.name} "
+            f"has no model {path.stem!r} (delete it if the model is gone)",
+            yellow=True,
+        )
     for model, record in run.most_vulnerable().items():
         write(
             f"most vulnerable slice of {model}: epoch {record.epoch}, {record.attack}, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from typing import Any, Mapping
 
 #: TF Privacy ``AttackType`` member names, by the short name used in test ids
@@ -133,6 +134,11 @@ class Profile:
         except ValueError as error:
             problems.append(str(error))
         names = [m.name for m in self.models]
+        bad = [n for n in (self.name, *names) if not re.fullmatch(r"[A-Za-z0-9_.-]+", n) or n[0] == "."]
+        if bad:
+            problems.append(
+                f"names {bad} are used in file names and test ids: use letters, digits, _ . -"
+            )
         if len(set(names)) != len(names):
             problems.append(f"model names must be unique, got {names}")
         if problems:

@@ -260,16 +260,32 @@ class PrivacyRun:
             if self.settings.update_baselines:
                 return None  # it is about to be rewritten
             raise CheckFailed(str(error)) from None
-        if baseline is None:
-            return None
-        if baseline.profile_hash != self.profile.hash and not self.settings.update_baselines:
+        if baseline is None or self.settings.update_baselines:
+            return None if baseline is None else self._entry(baseline, case)
+        path = baselines.display_path(self.baseline_path(case.model))
+        if (baseline.profile, baseline.model) != (self.profile.name, case.model):
             raise CheckFailed(
-                f"{baselines.display_path(self.baseline_path(case.model))} was recorded from "
-                f"profile hash {baseline.profile_hash}, but profile {self.profile.name!r} "
-                f"now hashes to {self.profile.hash}: the profile changed, so the stored "
-                f"numbers measure something else. Review the change and re-record with "
-                f"pytest -m privacy {baselines.UPDATE_HINT}."
+                f"{path} holds the baseline of profile {baseline.profile!r}, model "
+                f"{baseline.model!r}, not of profile {self.profile.name!r}, model "
+                f"{case.model!r}: it was copied or renamed. Move it back, or re-record with "
+                f"pytest -m privacy --privacy-profile={self.profile.name} {baselines.UPDATE_HINT}."
             )
+        if baseline.profile_hash != self.profile.hash:
+            source = (
+                f" (recorded from {baseline.data_source}, now {self.data_source})"
+                if baseline.data_source != self.data_source
+                else ""
+            )
+            raise CheckFailed(
+                f"{path} was recorded from profile hash {baseline.profile_hash}, but profile "
+                f"{self.profile.name!r} now hashes to {self.profile.hash}{source}: the profile "
+                f"or its data source changed, so the stored numbers measure something else. "
+                f"Review the change and re-record with pytest -m privacy {baselines.UPDATE_HINT}."
+            )
+        return self._entry(baseline, case)
+
+    @staticmethod
+    def _entry(baseline: Baseline, case: Case) -> dict[str, float] | None:
         entry = baseline.entries.get(case.entry_key)
         return None if entry is None else dict(entry.metrics)
 
@@ -316,6 +332,12 @@ class PrivacyRun:
                     continue
                 (not_run if key in producible else stale).append(key)
         return stale, not_run
+
+    def orphan_baseline_files(self) -> list[Path]:
+        """Baseline files of this profile for models it does not have (renamed or removed)."""
+        folder = Path(self.settings.baselines_dir) / self.profile.name
+        models = {model.name for model in self.profile.models}
+        return sorted(p for p in folder.glob("*.json") if p.stem not in models)
 
     def _loaded_baselines(self) -> Iterator[tuple[str, Baseline]]:
         for model, baseline in self._baselines.items():

@@ -11,50 +11,7 @@ import re
 
 import pytest
 
-SUITE = """
-def test_membership_inference(privacy_case, privacy_check):
-    privacy_check(privacy_case)
-"""
-CASES = 8  # 2 models x 2 report epochs x 2 attacks x entire dataset
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _heavy_modules_stay_loaded():
-    """Runs the whole pipeline once in this process before any in-process pytester run.
-
-    pytester restores ``sys.modules`` after each inner run, removing what the
-    run imported; TensorFlow cannot be imported twice in one process (its C++
-    registrations abort). Importing everything the pipeline touches here keeps
-    it in the snapshot pytester restores to.
-    """
-    import tempfile
-    from pathlib import Path
-
-    from privacy_checks import datasets, report, training
-    from privacy_checks.attacks import evaluate
-    from privacy_checks.profiles import SMOKE
-
-    import dataclasses
-
-    profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
-    evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)
-    with tempfile.TemporaryDirectory() as tmp:
-        report.write_plots(Path(tmp), [evaluation])
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest('pytest_plugins = ["privacy_checks.plugin"]')
-    pytester.makeini("[pytest]\nprivacy_profile = smoke\n")
-    pytester.makepyfile(test_suite=SUITE)
-    return pytester
-
-
-def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
-    # The outer session imported the plugin already, so the inner one cannot rewrite it.
-    return project.runpytest(
-        "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning", *args
-    )
+from privacy_pytester import CASES, SUITE, run
 
 
 def baseline_file(project: pytest.Pytester, model: str = "2_layers"):
@@ -199,7 +156,7 @@ def test_header_progress_and_marker(project):
         ([], "privacy_dataset = imagefolder:", "*ini option privacy_dataset: imagefolder: needs a directory*"),
     ],
 )
-def test_bad_options_are_usage_errors(pytester, args, ini, message):
+def test_bad_options_are_usage_errors(pytester, args, ini, message):  # no training: no warm-up
     pytester.makeconftest('pytest_plugins = ["privacy_checks.plugin"]')
     pytester.makeini(f"[pytest]\n{ini}\n")
     pytester.makepyfile(test_suite=SUITE)

@@ -1,0 +1,39 @@
+"""Shared fixtures for tests that run the plugin through pytester."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from privacy_pytester import SUITE
+
+
+@pytest.fixture(scope="session")
+def _heavy_modules_stay_loaded():
+    """Runs the whole pipeline once in this process before any in-process pytester run.
+
+    pytester restores ``sys.modules`` after each inner run, removing what the
+    run imported; TensorFlow cannot be imported twice in one process (its C++
+    registrations abort). Importing everything the pipeline touches here keeps
+    it in the snapshot pytester restores to.
+    """
+    from privacy_checks import datasets, report, training
+    from privacy_checks.attacks import evaluate
+    from privacy_checks.profiles import SMOKE
+
+    profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
+    evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)
+    with tempfile.TemporaryDirectory() as tmp:
+        report.write_plots(Path(tmp), [evaluation])
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, _heavy_modules_stay_loaded) -> pytest.Pytester:
+    """A project using the plugin with the few-second ``smoke`` profile and one privacy test."""
+    pytester.makeconftest('pytest_plugins = ["privacy_checks.plugin"]')
+    pytester.makeini("[pytest]\nprivacy_profile = smoke\n")
+    pytester.makepyfile(test_suite=SUITE)
+    return pytester
