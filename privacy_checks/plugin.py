@@ -355,6 +355,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             run.versions,
             run.data_source,
             run.histories(),
+            run.loaded_baselines(),
         )
     except OSError as error:
         run.report_error = (

@@ -6,6 +6,7 @@
   against *test* accuracy, as in the codelab (which feeds validation accuracy
   into the plot's ``accuracy_train`` field). Here the metadata keep the true
   train accuracy and the plot gets a relabelled copy instead.
+* ``index.html`` - one self-contained page for reviewers (see html_report).
 * ``results.json`` - every metric of every (model, epoch, attack, slice), the
   accuracies and losses, and each check's verdict. No timestamps or timings:
   the same run writes the same bytes.
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from privacy_checks.attacks import Evaluation
-from privacy_checks.baselines import Comparison, write_atomic
+from privacy_checks.baselines import Baseline, Comparison, write_atomic
+from privacy_checks.html_report import write_html
 from privacy_checks.profiles import Profile
 
 DECIMALS = 6
@@ -155,8 +157,9 @@ def write_report(
     versions: Mapping[str, str],
     data_source: str,
     histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
+    baselines: Mapping[str, Baseline] | None = None,
 ) -> list[Path]:
-    """Writes ``results.json`` and the two plots; returns the paths written."""
+    """Writes ``results.json``, the two plots and ``index.html``; returns the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     ordered = sorted(
@@ -168,5 +171,21 @@ def write_report(
     write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     written = [results_path]
     if ordered:
-        written += write_plots(directory, ordered)
+        plots = write_plots(directory, ordered)
+        written += plots
+        written.append(
+            write_html(
+                directory,
+                profile=profile,
+                evaluations=ordered,
+                comparisons=comparisons,
+                versions=versions,
+                data_source=data_source,
+                plots={
+                    "Vulnerability by epoch (TF Privacy plot_by_epochs)": plots[0],
+                    "Privacy vs test accuracy (TF Privacy plot_privacy_vs_accuracy)": plots[1],
+                },
+                baselines=baselines or {},
+            )
+        )
     return written

@@ -339,6 +339,10 @@ class PrivacyRun:
         models = {model.name for model in self.profile.models}
         return sorted(p for p in folder.glob("*.json") if p.stem not in models)
 
+    def loaded_baselines(self) -> dict[str, Baseline]:
+        """The valid baseline files read this session, by model."""
+        return dict(self._loaded_baselines())
+
     def _loaded_baselines(self) -> Iterator[tuple[str, Baseline]]:
         for model, baseline in self._baselines.items():
             if isinstance(baseline, Baseline):

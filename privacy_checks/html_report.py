@@ -1,0 +1,228 @@
+"""``index.html``: one self-contained page a reviewer opens from a CI artifact.
+
+What regressed, where and by how much comes first (verdict counts, then every
+check with failures on top), then why: TF Privacy's two report plots, the ROC
+curve of each model's most vulnerable slice on log-log axes (the low
+false-positive region the membership inference literature judges attacks by,
+Carlini et al. 2022), AUC by class at the last epoch, accuracy by epoch, and
+what the numbers were measured with. Images are embedded as data URIs and the
+page fetches nothing, so it opens from disk or from an artifact store alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from privacy_checks.attacks import AttackRecord, Evaluation
+from privacy_checks.baselines import Baseline, Comparison, Status, write_atomic
+from privacy_checks.profiles import ENTIRE_DATASET, Profile
+
+_ORDER = {status: rank for rank, status in enumerate(Status)}  # worst first
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One metric of one check, as a table row."""
+
+    anchor: str
+    model: str
+    epoch: int
+    attack: str
+    slice: str
+    metric: str
+    obtained: float
+    baseline: float | None
+    difference: float | None
+    tolerance: float
+    verdict: str
+
+
+def rows(comparisons: Mapping[str, Comparison]) -> list[Row]:
+    """Every checked metric, regressions first, then missing, improved, passed."""
+    table = []
+    for key, comparison in comparisons.items():
+        model, epoch, attack, slice_name = key.split("/")
+        for check in comparison.checks:
+            table.append(
+                Row(
+                    anchor=f"{model}-{epoch}-{attack}-{slice_name}",
+                    model=model,
+                    epoch=int(epoch.removeprefix("epoch")),
+                    attack=attack,
+                    slice=slice_name,
+                    metric=check.metric,
+                    obtained=check.obtained,
+                    baseline=check.baseline,
+                    difference=check.difference,
+                    tolerance=check.tolerance,
+                    verdict=check.status.value,
+                )
+            )
+    return sorted(
+        table, key=lambda r: (_ORDER[Status(r.verdict)], r.model, r.epoch, r.attack, r.slice, r.metric)
+    )
+
+
+def _png(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
+    plt.close(figure)
+    return _data_uri(buffer.getvalue())
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _most_vulnerable(evaluations: Sequence[Evaluation]) -> dict[str, tuple[AttackRecord, object]]:
+    best: dict[str, tuple[AttackRecord, object]] = {}
+    for evaluation in evaluations:
+        for record, result in zip(evaluation.records, evaluation.results.single_attack_results):
+            if record.model not in best or record.auc > best[record.model][0].auc:
+                best[record.model] = (record, result)
+    return best
+
+
+def roc_figure(evaluations: Sequence[Evaluation]) -> str | None:
+    """Log-log ROC curves of each model's most vulnerable (epoch, attack, slice)."""
+    import matplotlib.pyplot as plt
+
+    best = _most_vulnerable(evaluations)
+    if not best:
+        return None
+    figure, axis = plt.subplots(figsize=(6, 5))
+    floor = 1e-4
+    for model, (record, result) in sorted(best.items()):
+        fpr = np.clip(result.roc_curve.fpr, floor, 1)
+        tpr = np.clip(result.roc_curve.tpr, floor, 1)
+        axis.plot(
+            fpr, tpr, label=f"{model}, epoch {record.epoch}, {record.attack}, {record.slice} (AUC {record.auc:.3f})"
+        )
+    axis.plot([floor, 1], [floor, 1], "k--", linewidth=0.8, label="chance")
+    axis.set(xscale="log", yscale="log", xlabel="false positive rate", ylabel="true positive rate",
+             title="Most vulnerable slice per model")
+    axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def class_figure(evaluations: Sequence[Evaluation]) -> str | None:
+    """AUC of each class slice at each model's last report epoch, per attack."""
+    import matplotlib.pyplot as plt
+
+    last: dict[str, Evaluation] = {}
+    for evaluation in evaluations:
+        model = evaluation.snapshot.model
+        if model not in last or evaluation.snapshot.epoch > last[model].snapshot.epoch:
+            last[model] = evaluation
+    bars = {
+        (model, record.attack): record
+        for model, evaluation in last.items()
+        for record in evaluation.records
+        if record.slice != ENTIRE_DATASET
+    }
+    if not bars:
+        return None
+    classes = sorted({r.slice for r in bars.values()}, key=lambda s: int(s.split("_")[-1]))
+    series = sorted({(model, attack) for model, attack in bars})
+    figure, axis = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(series)
+    for i, (model, attack) in enumerate(series):
+        values = [
+            next((r.auc for k, r in bars.items() if k == (model, attack) and r.slice == c), np.nan)
+            for c in classes
+        ]
+        epoch = last[model].snapshot.epoch
+        axis.bar(np.arange(len(classes)) + i * width, values, width, label=f"{model} (epoch {epoch}), {attack}")
+    axis.axhline(0.5, color="k", linewidth=0.8)
+    axis.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, [c.removeprefix("class_") for c in classes])
+    axis.set(xlabel="class", ylabel="AUC", title="Vulnerability by class at the last epoch",
+             ylim=(0.4, max(0.6, float(np.nanmax([r.auc for r in bars.values()])) + 0.05)))
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def accuracy_figure(evaluations: Sequence[Evaluation]) -> str | None:
+    """Train and test accuracy at each report epoch, per model."""
+    import matplotlib.pyplot as plt
+
+    by_model: dict[str, list] = {}
+    for evaluation in evaluations:
+        by_model.setdefault(evaluation.snapshot.model, []).append(evaluation.snapshot)
+    if not by_model:
+        return None
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for model, snapshots in sorted(by_model.items()):
+        snapshots.sort(key=lambda s: s.epoch)
+        epochs = [s.epoch for s in snapshots]
+        line = axis.plot(epochs, [s.train_accuracy for s in snapshots], marker="o", label=f"{model} train")
+        axis.plot(epochs, [s.test_accuracy for s in snapshots], marker="o", linestyle="--",
+                  color=line[0].get_color(), label=f"{model} test")
+    axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy by epoch")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def render(
+    profile: Profile,
+    evaluations: Sequence[Evaluation],
+    comparisons: Mapping[str, Comparison],
+    versions: Mapping[str, str],
+    data_source: str,
+    plots: Mapping[str, Path],
+    baselines: Mapping[str, Baseline],
+) -> str:
+    """The page's HTML."""
+    import jinja2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("privacy_checks", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    counts = {status.value: 0 for status in Status}
+    for comparison in comparisons.values():
+        counts[comparison.status.value] += 1
+    figures = [
+        (title, _data_uri(path.read_bytes()))
+        for title, path in plots.items()
+        if path.exists()
+    ]
+    for title, make in (
+        ("ROC curves of the most vulnerable slices (log-log)", roc_figure),
+        ("AUC by class at the last epoch", class_figure),
+        ("Accuracy by epoch", accuracy_figure),
+    ):
+        uri = make(evaluations)
+        if uri is not None:
+            figures.append((title, uri))
+    return environment.get_template("report.html.j2").render(
+        profile=profile,
+        counts=counts,
+        rows=rows(comparisons),
+        figures=figures,
+        versions=versions,
+        data_source=data_source,
+        baselines=dict(sorted(baselines.items())),
+        most_vulnerable={m: r for m, (r, _) in sorted(_most_vulnerable(evaluations).items())},
+    )
+
+
+def write_html(directory: Path, **kwargs) -> Path:
+    """Writes ``index.html`` atomically; returns its path."""
+    path = Path(directory) / "index.html"
+    write_atomic(path, render(**kwargs))
+    return path
+

@@ -1,0 +1,91 @@
+"""index.html: the reviewers' page, checked in a real browser where one is installed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from privacy_checks import baselines, html_report, report
+from privacy_checks.profiles import SMOKE
+from privacy_checks.session import PrivacyRun, Settings, cases
+
+BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """A real smoke run's report, with one check made to regress and one without a baseline."""
+    directory = tmp_path_factory.mktemp("report")
+    run = PrivacyRun(Settings(SMOKE, directory / "baselines", directory))
+    comparisons = {}
+    for i, case in enumerate(cases(SMOKE)):
+        record = run.record(case)
+        obtained = {m: record.metric(m) for m in baselines.METRICS}
+        expected = None if i == 1 else {m: v - (0.2 if i == 0 else 0.0) for m, v in obtained.items()}
+        comparisons[case.key] = baselines.compare(case.key, obtained, expected, SMOKE.tolerance)
+    paths = report.write_report(directory, SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
+    return directory / "index.html", comparisons, paths
+
+
+def test_failures_come_first():
+    compare = baselines.compare
+    tolerance = SMOKE.tolerance
+    comparisons = {
+        "m/epoch1/threshold/entire_dataset": compare("k", {"auc": 0.5, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
+        "m/epoch2/threshold/entire_dataset": compare("k", {"auc": 0.9, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
+        "m/epoch3/threshold/entire_dataset": compare("k", {"auc": 0.5, "attacker_advantage": 0.1}, None, tolerance),
+    }
+    verdicts = [row.verdict for row in html_report.rows(comparisons)]
+    assert verdicts == ["regressed", "missing", "missing", "passed", "passed", "passed"]
+
+
+def test_page_is_self_contained_and_lists_every_check(written):
+    page, comparisons, paths = written
+    assert page in paths
+    html = page.read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the page must fetch nothing"
+    # TF Privacy's two plots, ROC curves and accuracy (smoke has no class slices to plot)
+    assert html.count('<img src="data:image/png;base64,') == 4
+    assert html.count("<tr id=") == 2 * len(comparisons)
+    first_row = re.search(r'<tr id="([^"]+)" class="(\w+)"', html)
+    assert first_row.group(2) == "regressed"
+    assert first_row.group(1) == "2_layers-epoch1-threshold-entire_dataset-attacker_advantage"
+    assert "&lt;" not in SMOKE.description and "<script>alert" not in html
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium here (apt-get install chromium); CI installs it")
+def test_page_renders_in_headless_chromium(written, tmp_path):
+    page, comparisons, _ = written
+    flags = [
+        BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000", "--window-size=1280,2000",
+    ]
+    dom = subprocess.run(
+        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert 'data-ready="yes"' in dom, "the page's script did not run to its end"
+    assert 'data-images-decoded="4"' in dom, "every embedded figure decodes"
+    assert len(re.findall(r"<tr id=", dom)) == 2 * len(comparisons)
+    assert "1 regressed" in dom and "1 missing" in dom
+
+    shot = tmp_path / "page.png"
+    subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (2000, 1280)
+    assert np.std(pixels[..., :3]) > 0.05, "the screenshot is not a blank page"
+
+
+def test_class_figure_shows_each_class_slice():
+    from test_attacks import PROFILE, leaky_snapshot
+    from privacy_checks.attacks import evaluate
+
+    uri = html_report.class_figure([evaluate(leaky_snapshot(), PROFILE)])
+    assert uri.startswith("data:image/png;base64,")
+    assert html_report.class_figure([]) is None
