@@ -132,6 +132,7 @@ class PrivacyRun:
         self.report_error: str | None = None
         self.cache_error: str | None = None
         self.started = time.perf_counter()
+        self._training_started = self.started
 
     # -- measuring ----------------------------------------------------------
 
@@ -156,6 +157,7 @@ class PrivacyRun:
 
     def _train(self, model: str) -> TrainingRun | Exception:
         dataset = self.dataset()
+        self._training_started = time.perf_counter()
         try:
             run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot)
         except Exception as error:
@@ -183,13 +185,18 @@ class PrivacyRun:
             self.cache_error = f"privacy cache not written: {error}"
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        if self._progress is not None:
-            self._progress(
-                f"{snapshot.model}: epoch {snapshot.epoch}/{self.profile.epochs}, "
-                f"train accuracy {snapshot.train_accuracy:.3f}, "
-                f"test accuracy {snapshot.test_accuracy:.3f} "
-                f"({time.perf_counter() - self.started:.0f}s)"
-            )
+        """One progress line per report epoch, with a linear estimate of what is left."""
+        if self._progress is None:
+            return
+        now = time.perf_counter()
+        per_epoch = (now - self._training_started) / snapshot.epoch
+        left = per_epoch * (self.profile.epochs - snapshot.epoch)
+        self._progress(
+            f"{snapshot.model}: epoch {snapshot.epoch}/{self.profile.epochs}, "
+            f"train accuracy {snapshot.train_accuracy:.3f}, "
+            f"test accuracy {snapshot.test_accuracy:.3f}, "
+            f"elapsed {now - self.started:.0f}s, about {left:.0f}s left for {snapshot.model}"
+        )
 
     def evaluation(self, model: str, epoch: int) -> Evaluation:
         key = (model, epoch)

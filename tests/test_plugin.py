@@ -136,7 +136,7 @@ def test_header_progress_and_marker(project):
         [
             "privacy: profile smoke (hash *, seed 1234), baselines baselines/smoke (update)*",
             "privacy: python *, tensorflow 2.15.1, tensorflow-privacy 0.8.12, numpy *, scikit-learn *",
-            "[[]privacy] 2_layers: epoch 1/3, train accuracy *, test accuracy *",
+            "[[]privacy] 2_layers: epoch 1/3, train accuracy *, test accuracy *, elapsed *s, about *s left for 2_layers",
         ]
     )
     marked = run(project, "-m", "not privacy")
