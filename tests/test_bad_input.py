@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from privacy_checks import baselines, session
+from privacy_checks import baselines, datasets, session
 from privacy_checks.baselines import Baseline, Entry
 from privacy_checks.profiles import SMOKE
 from privacy_checks.session import PrivacyRun, Settings
@@ -144,3 +144,36 @@ def test_diverged_training_fails_its_checks_and_runs_no_attack(tmp_path):
 def test_names_from_profiles_are_validated(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(SMOKE, **change)
+
+
+def test_image_folder_without_images_says_so(tmp_path):
+    for split in ("train", "test"):
+        (tmp_path / split / "cat").mkdir(parents=True)
+    profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
+    with pytest.raises(datasets.DatasetError, match="has no images in train/ or test/"):
+        datasets.load(profile)
+
+
+def test_unreadable_image_is_a_dataset_error(tmp_path):
+    for split in ("train", "test"):
+        (tmp_path / split / "cat").mkdir(parents=True)
+        (tmp_path / split / "cat" / "0.png").write_bytes(b"not a png")
+    profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
+    with pytest.raises(datasets.DatasetError, match="could not be read"):
+        datasets.load(profile)
+
+
+def test_slice_without_members_is_skipped_not_attacked(tmp_path):
+    """TF Privacy runs no attack on a class with no members; the check says so and skips."""
+    from test_attacks import PROFILE, leaky_snapshot
+
+    snapshot = leaky_snapshot()
+    keep = snapshot.labels_members != 2  # no member of class 2 at all
+    snapshot = dataclasses.replace(
+        snapshot, logits_members=snapshot.logits_members[keep], labels_members=snapshot.labels_members[keep]
+    )
+    privacy = PrivacyRun(Settings(PROFILE, tmp_path, tmp_path))
+    privacy._trainings["2_layers"] = session.TrainingRun("2_layers", (snapshot,), 0.0)
+    case = session.Case("2_layers", 1, "threshold", "class_2")
+    assert privacy.check(case) is None
+    assert privacy.check(session.Case("2_layers", 1, "threshold", "class_1")) is not None
