@@ -127,7 +127,7 @@ def test_baseline_from_a_changed_profile_is_not_compared(project):
     path.write_text(path.read_text().replace('"profile_hash": "', '"profile_hash": "0'))
     result = run(project, "-k", "2_layers")
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(["*recorded from profile hash 0*the profile changed*"])
+    result.stdout.fnmatch_lines(["*recorded from profile hash 0*the profile or its data source changed*re-record*"])
 
 
 def test_header_progress_and_marker(project):
