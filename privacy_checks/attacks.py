@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from privacy_checks.accounting import epsilon_lower_bound, variant_label
 from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, Profile, class_slice, derive_seed
 from privacy_checks.training import Snapshot
 
@@ -38,6 +39,9 @@ class AttackRecord:
     ppv: float
     members: int
     non_members: int
+    #: Clopper-Pearson epsilon lower bound (see :mod:`privacy_checks.accounting`);
+    #: computed on the entire dataset only, where a DP guarantee is checked.
+    epsilon_lower_bound: float | None = None
 
     @property
     def key(self) -> str:
@@ -127,12 +131,15 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
         labels_train=snapshot.labels_members,
         labels_test=snapshot.labels_non_members,
     )
+    spec = profile.model(snapshot.model)
     metadata = PrivacyReportMetadata(
         accuracy_train=snapshot.train_accuracy,
         accuracy_test=snapshot.test_accuracy,
         loss_train=snapshot.train_loss,
         loss_test=snapshot.test_loss,
-        model_variant_label=profile.model(snapshot.model).label,
+        model_variant_label=variant_label(
+            spec.label, spec.dp, len(snapshot.labels_members), profile.batch_size, profile.epochs
+        ),
         epoch_num=snapshot.epoch,
     )
     seed = derive_seed(profile.seed, "attack", snapshot.model, snapshot.epoch)
@@ -143,18 +150,26 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
             attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
             privacy_report_metadata=metadata,
         )
-    records = tuple(
-        AttackRecord(
-            model=snapshot.model,
-            epoch=snapshot.epoch,
-            attack=short_attack_name(result.attack_type),
-            slice=slice_name(result.slice_spec),
-            auc=float(result.get_auc()),
-            attacker_advantage=float(result.get_attacker_advantage()),
-            ppv=float(result.get_ppv()),
-            members=int(result.data_size.ntrain),
-            non_members=int(result.data_size.ntest),
-        )
-        for result in results.single_attack_results
-    )
+    records = tuple(_record(snapshot, result) for result in results.single_attack_results)
     return Evaluation(snapshot, records, results)
+
+
+def _record(snapshot: Snapshot, result) -> AttackRecord:
+    slice_ = slice_name(result.slice_spec)
+    bound = (
+        epsilon_lower_bound(result.membership_scores_train, result.membership_scores_test)
+        if slice_ == ENTIRE_DATASET
+        else None
+    )
+    return AttackRecord(
+        model=snapshot.model,
+        epoch=snapshot.epoch,
+        attack=short_attack_name(result.attack_type),
+        slice=slice_,
+        auc=float(result.get_auc()),
+        attacker_advantage=float(result.get_attacker_advantage()),
+        ppv=float(result.get_ppv()),
+        members=int(result.data_size.ntrain),
+        non_members=int(result.data_size.ntest),
+        epsilon_lower_bound=bound,
+    )

@@ -15,13 +15,16 @@ import base64
 import dataclasses
 import io
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline, Comparison, Status, write_atomic
 from privacy_checks.profiles import ENTIRE_DATASET, Profile
+
+if TYPE_CHECKING:
+    from privacy_checks.session import GuaranteeCheck
 
 _ORDER = {status: rank for rank, status in enumerate(Status)}  # worst first
 
@@ -181,6 +184,7 @@ def render(
     data_source: str,
     plots: Mapping[str, Path],
     baselines: Mapping[str, Baseline],
+    guarantees: Mapping[str, GuaranteeCheck] | None = None,
 ) -> str:
     """The page's HTML."""
     import jinja2
@@ -217,6 +221,10 @@ def render(
         data_source=data_source,
         baselines=dict(sorted(baselines.items())),
         most_vulnerable={m: r for m, (r, _) in sorted(_most_vulnerable(evaluations).items())},
+        guarantees=sorted(
+            (guarantees or {}).values(),
+            key=lambda c: (c.passed, c.model, c.epoch, c.attack, c.check),
+        ),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from privacy_checks.profiles import DPSGD
+
 if TYPE_CHECKING:  # TensorFlow is imported only when a model is built.
     import tensorflow as tf
 
@@ -15,6 +17,8 @@ def small_cnn(
     activation: str = "relu",
     padding: str = "valid",
     learning_rate: float = 1e-3,
+    dp: DPSGD | None = None,
+    batch_size: int | None = None,
 ) -> "tf.keras.Model":
     """TF Privacy's codelab CNN: ``num_conv`` x (Conv 32 3x3 + max-pool), dense 64, logits.
 
@@ -22,6 +26,10 @@ def small_cnn(
     three conv/pool stages still leave a feature map. Compiled with Adam and a
     from-logits cross-entropy on integer labels (the tutorial's one-hot
     ``CategoricalCrossentropy`` computes the same loss).
+
+    With ``dp``, the same network is trained with DP-SGD (:func:`dp_optimizer`);
+    the loss is then per example (``reduction=NONE``), which the DP optimizer
+    needs to clip each example's gradient.
     """
     import tensorflow as tf
 
@@ -35,9 +43,32 @@ def small_cnn(
         tf.keras.layers.Dense(num_classes),
     ]
     model = tf.keras.Sequential(layers)
-    model.compile(
-        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate),
-        metrics=["accuracy"],
-    )
+    if dp is None:
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)
+    else:
+        if batch_size is None:
+            raise ValueError("a DP-SGD model needs the batch size: one microbatch per example")
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction=tf.keras.losses.Reduction.NONE
+        )
+        optimizer = dp_optimizer(dp, batch_size)
+    model.compile(loss=loss, optimizer=optimizer, metrics=["accuracy"])
     return model
+
+
+def dp_optimizer(dp: DPSGD, batch_size: int):
+    """TF Privacy's DP Adam, one microbatch per example.
+
+    The vectorized variant computes the per-example gradients with
+    ``tf.vectorized_map``: the same numbers as ``DPKerasAdamOptimizer`` (checked
+    on digits), in half the time on a CPU.
+    """
+    from tensorflow_privacy import VectorizedDPKerasAdamOptimizer
+
+    return VectorizedDPKerasAdamOptimizer(
+        l2_norm_clip=dp.l2_norm_clip,
+        noise_multiplier=dp.noise_multiplier,
+        num_microbatches=batch_size,
+        learning_rate=dp.learning_rate,
+    )

@@ -35,18 +35,19 @@ from privacy_checks.profiles import (
     get_profile,
 )
 from privacy_checks.report import write_report
-from privacy_checks.session import Case, CheckFailed, PrivacyRun, Settings, cases
+from privacy_checks.session import (
+    BASELINE,
+    EPSILON,
+    Case,
+    CheckFailed,
+    GuaranteeCheck,
+    PrivacyRun,
+    Settings,
+    cases,
+)
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
 MAX_LISTED = 10
-
-
-def _profile_name(value: str) -> str:
-    try:
-        get_profile(value)
-    except KeyError as error:
-        raise argparse.ArgumentTypeError(error.args[0]) from None
-    return value
 
 
 def _dataset(value: str) -> str:
@@ -79,10 +80,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--privacy-profile",
         dest="privacy_profile",
-        type=_profile_name,
         default=None,
         metavar="NAME",
-        help=f"profile to run: {', '.join(sorted(PROFILES))} (ini: privacy_profile; "
+        help=f"profile to run: {', '.join(sorted(PROFILES))}, or one a conftest.py "
+        f"registers with privacy_checks.profiles.register_profile (ini: privacy_profile; "
         f"default: {DEFAULT_PROFILE}).",
     )
     group.addoption(
@@ -205,11 +206,15 @@ def _cache_dir(config: pytest.Config) -> Path | None:
 
 def resolve_settings(config: pytest.Config) -> Settings:
     """All privacy options, resolved once: CLI > ini > profile default."""
-    name = config.getoption("privacy_profile") or config.getini("privacy_profile")
+    # Checked here, not while parsing the command line: a conftest.py may register
+    # its own profiles, and conftest files are imported after the first parse.
+    cli = config.getoption("privacy_profile")
+    name = cli or config.getini("privacy_profile")
     try:
         profile = get_profile(name)
     except KeyError as error:
-        raise pytest.UsageError(f"ini option privacy_profile: {error.args[0]}") from None
+        where = "--privacy-profile" if cli else "ini option privacy_profile"
+        raise pytest.UsageError(f"{where}: {error.args[0]}") from None
     profile = _with_dataset(config, profile)
     data_dir = config.getoption("privacy_data_dir") or config.getini("privacy_data_dir") or None
     return Settings(
@@ -315,12 +320,44 @@ def failure_message(run: PrivacyRun, case: Case, comparison: Comparison) -> str:
     )
 
 
-@pytest.fixture
-def privacy_check(privacy_run: PrivacyRun) -> Callable[[Case], Comparison | None]:
-    """Checks one case against its baseline; fails with a table on a regression."""
+def guarantee_message(check: GuaranteeCheck) -> str:
+    """Why a DP model's guarantee check failed, and where to look."""
+    where = f"{check.model} at epoch {check.epoch}, {check.attack} attack, slice entire_dataset"
+    if check.check == EPSILON:
+        return (
+            f"DP guarantee broken: {where}: the measured epsilon lower bound "
+            f"{check.obtained:.3f} (95% confidence, Clopper-Pearson) exceeds "
+            f"{check.detail} = {check.limit:.3f}.\n"
+            "No training with that guarantee lets an attacker do this well. Check that the "
+            "model trains with TF Privacy's DP optimizer with the profile's noise multiplier "
+            "and clip, on a per-example loss (reduction NONE), and that members, batch size "
+            "and epochs are what the accountant was told. An update of the baselines does "
+            "not accept this."
+        )
+    return (
+        f"DP model leaks more than the non-private one: {where}: AUC {check.obtained:.4f} "
+        f"exceeds {check.detail} = {check.limit:.4f}.\n"
+        "DP-SGD that works lowers membership inference; check the DP training, or raise "
+        "--privacy-tolerance if this epoch is known to be noise."
+    )
 
-    def check(case: Case) -> Comparison | None:
+
+@pytest.fixture
+def privacy_check(
+    privacy_run: PrivacyRun,
+) -> Callable[[Case], Comparison | GuaranteeCheck | None]:
+    """Checks one case against its baseline (or a DP guarantee); fails with a clear message."""
+
+    def check(case: Case) -> Comparison | GuaranteeCheck | None:
         __tracebackhide__ = True
+        if case.check != BASELINE:
+            try:
+                guarantee = privacy_run.check_guarantee(case)
+            except CheckFailed as error:
+                pytest.fail(str(error), pytrace=False)
+            if not guarantee.passed:
+                pytest.fail(guarantee_message(guarantee), pytrace=False)
+            return guarantee
         try:
             comparison = privacy_run.check(case)
         except CheckFailed as error:
@@ -356,6 +393,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             run.data_source,
             run.histories(),
             run.loaded_baselines(),
+            run.guarantees,
         )
     except OSError as error:
         run.report_error = (
@@ -365,6 +403,34 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         )
         # An artifact reviewers rely on is missing: the run must not look green.
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def dp_summary(run: PrivacyRun) -> list[str]:
+    """Per DP model: its epsilon at the last epoch measured, the largest measured bound, verdicts."""
+    lines = []
+    for spec in run.profile.dp_models:
+        checks = [c for c in run.guarantees.values() if c.model == spec.name]
+        bounds = [
+            record
+            for evaluation in run.evaluations()
+            for record in evaluation.records
+            if record.model == spec.name and record.epsilon_lower_bound is not None
+        ]
+        if not checks and not bounds:
+            continue
+        line = f"{spec.name} (DP-SGD, noise {spec.dp.noise_multiplier:g}, clip {spec.dp.l2_norm_clip:g})"
+        if bounds:
+            last = max(record.epoch for record in bounds)
+            line += f": epsilon {run.accountant_epsilon(spec.name, last):.2f} at epoch {last} (delta {spec.dp.delta:g})"
+            best = max(bounds, key=lambda record: record.epsilon_lower_bound)
+            line += (
+                f"; largest measured lower bound {best.epsilon_lower_bound:.2f} "
+                f"({best.attack}, epoch {best.epoch})"
+            )
+        failed = sum(1 for c in checks if not c.passed)
+        line += f"; {len(checks) - failed} guarantee checks passed, {failed} failed"
+        lines.append(line)
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -414,6 +480,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             f"{record.slice}: AUC {record.auc:.3f}, attacker advantage "
             f"{record.attacker_advantage:.3f}"
         )
+    for line in dp_summary(run):
+        write(line)
     for change in run.changes:
         verb = "wrote" if change.written else "unchanged"
         write(

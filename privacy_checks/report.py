@@ -8,7 +8,8 @@
   train accuracy and the plot gets a relabelled copy instead.
 * ``index.html`` - one self-contained page for reviewers (see html_report).
 * ``results.json`` - every metric of every (model, epoch, attack, slice), the
-  accuracies and losses, and each check's verdict. No timestamps or timings:
+  accuracies and losses, each check's verdict, and for DP models the
+  accountant's epsilon per epoch and the DP guarantee checks. No timestamps or timings:
   the same run writes the same bytes.
 """
 
@@ -19,9 +20,11 @@ import json
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from privacy_checks import accounting
 from privacy_checks.attacks import Evaluation
 from privacy_checks.baselines import Baseline, Comparison, write_atomic
 from privacy_checks.html_report import write_html
+from privacy_checks.session import GuaranteeCheck
 from privacy_checks.profiles import Profile
 
 DECIMALS = 6
@@ -38,24 +41,30 @@ def results_document(
     versions: Mapping[str, str],
     data_source: str,
     histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
+    guarantees: Mapping[str, GuaranteeCheck] | None = None,
 ) -> dict:
     """Everything measured in this session, ready for ``json.dumps``."""
     models: dict[str, dict] = {}
     results = []
     for evaluation in evaluations:
         snapshot = evaluation.snapshot
-        model = models.setdefault(
-            snapshot.model, {"label": profile.model(snapshot.model).label, "epochs": []}
-        )
-        model["epochs"].append(
-            {
-                "epoch": snapshot.epoch,
-                "train_accuracy": _round(snapshot.train_accuracy),
-                "test_accuracy": _round(snapshot.test_accuracy),
-                "train_loss": _round(snapshot.train_loss),
-                "test_loss": _round(snapshot.test_loss),
-            }
-        )
+        spec = profile.model(snapshot.model)
+        model = models.setdefault(snapshot.model, {"label": spec.label, "epochs": []})
+        epoch = {
+            "epoch": snapshot.epoch,
+            "train_accuracy": _round(snapshot.train_accuracy),
+            "test_accuracy": _round(snapshot.test_accuracy),
+            "train_loss": _round(snapshot.train_loss),
+            "test_loss": _round(snapshot.test_loss),
+        }
+        if spec.dp is not None:
+            model["dp"] = dataclasses.asdict(spec.dp)
+            epoch["epsilon"] = _round(
+                accounting.epsilon(
+                    spec.dp, len(snapshot.labels_members), profile.batch_size, snapshot.epoch
+                )
+            )
+        model["epochs"].append(epoch)
         for record in evaluation.records:
             comparison = comparisons.get(record.key)
             entry = {
@@ -68,6 +77,11 @@ def results_document(
                 "ppv": _round(record.ppv),
                 "members": record.members,
                 "non_members": record.non_members,
+                **(
+                    {}
+                    if record.epsilon_lower_bound is None
+                    else {"epsilon_lower_bound": _round(record.epsilon_lower_bound)}
+                ),
                 "verdict": comparison.status.value if comparison else "not checked",
             }
             if comparison is not None:
@@ -96,6 +110,21 @@ def results_document(
         "versions": dict(versions),
         "models": models,
         "results": results,
+        "dp_checks": [
+            {
+                "model": check.model,
+                "epoch": check.epoch,
+                "attack": check.attack,
+                "check": check.check,
+                "obtained": _round(check.obtained),
+                "limit": _round(check.limit),
+                "limit_is": check.detail,
+                "verdict": "passed" if check.passed else "failed",
+            }
+            for check in sorted(
+                (guarantees or {}).values(), key=lambda c: (c.model, c.epoch, c.attack, c.check)
+            )
+        ],
     }
 
 
@@ -158,6 +187,7 @@ def write_report(
     data_source: str,
     histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
     baselines: Mapping[str, Baseline] | None = None,
+    guarantees: Mapping[str, GuaranteeCheck] | None = None,
 ) -> list[Path]:
     """Writes ``results.json``, the two plots and ``index.html``; returns the paths written."""
     directory = Path(directory)
@@ -166,7 +196,9 @@ def write_report(
         evaluations,
         key=lambda e: ([m.name for m in profile.models].index(e.snapshot.model), e.snapshot.epoch),
     )
-    document = results_document(profile, ordered, comparisons, versions, data_source, histories)
+    document = results_document(
+        profile, ordered, comparisons, versions, data_source, histories, guarantees
+    )
     results_path = directory / "results.json"
     write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     written = [results_path]
@@ -186,6 +218,7 @@ def write_report(
                     "Privacy vs test accuracy (TF Privacy plot_privacy_vs_accuracy)": plots[1],
                 },
                 baselines=baselines or {},
+                guarantees=guarantees or {},
             )
         )
     return written

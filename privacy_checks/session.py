@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from privacy_checks import baselines, cache
+from privacy_checks import accounting, baselines, cache
 from privacy_checks.attacks import AttackRecord, Evaluation, case_key, evaluate
 from privacy_checks.baselines import Baseline, BaselineError, Comparison, Entry, Status
 from privacy_checks.datasets import Dataset, load
@@ -42,22 +42,36 @@ def versions() -> dict[str, str]:
     return found
 
 
+#: What a case checks: the baseline, or one of a DP model's two guarantees.
+BASELINE, EPSILON, VS_NON_PRIVATE = "baseline", "epsilon_bound", "auc_vs_non_private"
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
-    """One parametrized check: a (model, report epoch, attack, slice)."""
+    """One parametrized check: a (model, report epoch, attack, slice) and what is checked.
+
+    Every model's cases compare AUC and attacker advantage with the baseline.
+    A DP model also gets, per report epoch and attack on the entire dataset,
+    ``epsilon_bound`` (the measured epsilon lower bound must not exceed the
+    accountant's epsilon) and ``auc_vs_non_private`` (its AUC must not exceed
+    the non-private model's); those need no baseline.
+    """
 
     model: str
     epoch: int
     attack: str
     slice: str
+    check: str = BASELINE
 
     @property
     def key(self) -> str:
-        return case_key(self.model, self.epoch, self.attack, self.slice)
+        key = case_key(self.model, self.epoch, self.attack, self.slice)
+        return key if self.check == BASELINE else f"{key}/{self.check}"
 
     @property
     def id(self) -> str:
-        return f"{self.model}-epoch{self.epoch}-{self.attack}-{self.slice}"
+        suffix = self.slice if self.check == BASELINE else self.check
+        return f"{self.model}-epoch{self.epoch}-{self.attack}-{suffix}"
 
     @property
     def entry_key(self) -> str:
@@ -66,13 +80,46 @@ class Case:
 
 def cases(profile: Profile) -> list[Case]:
     """Every check a profile defines, in the order they run (model-major: train once)."""
-    return [
-        Case(model.name, epoch, attack, slice_name)
-        for model in profile.models
-        for epoch in profile.report_epochs
-        for attack in profile.attacks
-        for slice_name in profile.slices
-    ]
+    found = []
+    for model in profile.models:
+        found += [
+            Case(model.name, epoch, attack, slice_name)
+            for epoch in profile.report_epochs
+            for attack in profile.attacks
+            for slice_name in profile.slices
+        ]
+        if model.dp is not None:
+            checks = (EPSILON,) + ((VS_NON_PRIVATE,) if model.compare_to else ())
+            found += [
+                Case(model.name, epoch, attack, ENTIRE_DATASET, check)
+                for epoch in profile.report_epochs
+                for attack in profile.attacks
+                for check in checks
+            ]
+    return found
+
+
+def baseline_keys(profile: Profile) -> set[str]:
+    """The baseline entries a profile can produce."""
+    return {case.key for case in cases(profile) if case.check == BASELINE}
+
+
+@dataclasses.dataclass(frozen=True)
+class GuaranteeCheck:
+    """The verdict of one DP guarantee check: ``obtained`` must not exceed ``limit``."""
+
+    key: str
+    model: str
+    epoch: int
+    attack: str
+    check: str  #: ``epsilon_bound`` or ``auc_vs_non_private``
+    obtained: float
+    limit: float
+    detail: str  #: what ``limit`` is, for the failure message and the report
+
+    @property
+    def passed(self) -> bool:
+        return self.obtained <= self.limit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +171,7 @@ class PrivacyRun:
         self._evaluations: dict[tuple[str, int], Evaluation | Exception] = {}
         self._baselines: dict[str, Baseline | None | BaselineError] = {}
         self.comparisons: dict[str, Comparison] = {}
+        self.guarantees: dict[str, GuaranteeCheck] = {}
         self._pending: dict[str, dict[str, Entry]] = {}
         self.changes: list[BaselineChange] = []
         self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
@@ -316,6 +364,44 @@ class PrivacyRun:
             )
         return comparison
 
+    def accountant_epsilon(self, model: str, epoch: int) -> float:
+        """The DP model's epsilon after ``epoch`` epochs (its training must have run)."""
+        spec = self.profile.model(model)
+        if spec.dp is None:
+            raise ValueError(f"{model} is not trained with DP-SGD")
+        members = len(self.training(model).at(epoch).labels_members)
+        return accounting.epsilon(spec.dp, members, self.profile.batch_size, epoch)
+
+    def check_guarantee(self, case: Case) -> GuaranteeCheck:
+        """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
+        spec = self.profile.model(case.model)
+        record = self.record(case)
+        if record is None:
+            raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {case.model}'s entire dataset")
+        if case.check == EPSILON:
+            if record.epsilon_lower_bound is None:
+                raise CheckFailed(f"the {case.attack} attack gave no membership scores to bound epsilon with")
+            dp = spec.dp
+            members = len(self.training(case.model).at(case.epoch).labels_members)
+            detail = (
+                f"the accountant's epsilon (RDP, delta={dp.delta:g}, noise multiplier "
+                f"{dp.noise_multiplier:g}, clip {dp.l2_norm_clip:g}, "
+                f"{accounting.steps(members, self.profile.batch_size, case.epoch)} steps)"
+            )
+            obtained, limit = record.epsilon_lower_bound, self.accountant_epsilon(case.model, case.epoch)
+        else:
+            other = self.record(Case(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
+            if other is None:
+                raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {spec.compare_to}")
+            tolerance = self.settings.tolerance_for(ENTIRE_DATASET).auc
+            detail = f"{spec.compare_to}'s AUC {other.auc:.4f} + tolerance {tolerance:.4f}"
+            obtained, limit = record.auc, other.auc + tolerance
+        result = GuaranteeCheck(
+            case.key, case.model, case.epoch, case.attack, case.check, obtained, limit, detail
+        )
+        self.guarantees[case.key] = result
+        return result
+
     def counts(self) -> dict[Status, int]:
         counts = {status: 0 for status in Status}
         for comparison in self.comparisons.values():
@@ -330,7 +416,7 @@ class PrivacyRun:
         Not-run entries belong to checks that were deselected or skipped;
         they are kept.
         """
-        producible = {case.key for case in cases(self.profile)}
+        producible = baseline_keys(self.profile)
         stale, not_run = [], []
         for model, baseline in sorted(self._loaded_baselines()):
             for entry in baseline.entries.values():
@@ -387,7 +473,7 @@ class PrivacyRun:
         """Writes the queued baseline updates, one atomic write per changed file."""
         if not self.settings.update_baselines:
             return []
-        producible = {case.key for case in cases(self.profile)}
+        producible = baseline_keys(self.profile)
         for model, pending in sorted(self._pending.items()):
             path = self.baseline_path(model)
             previous = self._baselines.get(model)

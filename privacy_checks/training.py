@@ -141,6 +141,12 @@ def train(
 
 
 def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
+    members = len(dataset.y_members)
+    if spec.dp is not None and members % profile.batch_size:
+        raise ValueError(
+            f"{spec.name} trains with DP-SGD, but its {members} members are not a multiple "
+            f"of batch_size {profile.batch_size}: set the profile's members to a multiple"
+        )
     tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
     tf.config.experimental.enable_op_determinism()
     model = small_cnn(
@@ -150,6 +156,8 @@ def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
         activation=spec.activation,
         padding=profile.padding,
         learning_rate=profile.learning_rate,
+        dp=spec.dp,
+        batch_size=profile.batch_size,
     )
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)

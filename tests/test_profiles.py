@@ -38,12 +38,33 @@ def test_unknown_profile_lists_the_valid_ones():
         profiles.get_profile("mnist")
 
 
-def test_digits_defines_one_case_per_model_epoch_attack_and_slice():
+def test_digits_defines_one_case_per_model_epoch_attack_and_slice_and_dp_guarantee():
     all_cases = cases(DIGITS)
-    assert len(all_cases) == 2 * len(DIGITS.report_epochs) * 2 * 11
-    assert len({c.id for c in all_cases}) == len(all_cases)
+    epochs = len(DIGITS.report_epochs)
+    # 3 models x epochs x 2 attacks x 11 slices, and the DP model's 2 guarantees per epoch and attack
+    assert len(all_cases) == 3 * epochs * 2 * 11 + epochs * 2 * 2
+    assert len({c.id for c in all_cases}) == len({c.key for c in all_cases}) == len(all_cases)
     assert all_cases[0].id == "2_layers-epoch10-threshold-entire_dataset"
-    assert "3_layers-epoch200-logistic_regression-class_9" in {c.id for c in all_cases}
+    ids = {c.id for c in all_cases}
+    assert "3_layers-epoch200-logistic_regression-class_9" in ids
+    assert "dp_2_layers-epoch200-threshold-epsilon_bound" in ids
+    assert "dp_2_layers-epoch10-logistic_regression-auc_vs_non_private" in ids
+
+
+def test_committed_baselines_match_their_profiles_hash():
+    """Adding fields to profiles must not silently invalidate recorded baselines."""
+    import json
+    from pathlib import Path
+
+    checked = 0
+    for path in sorted(Path(__file__).parent.parent.joinpath("baselines").glob("*/*.json")):
+        stored = json.loads(path.read_text())
+        profile = profiles.get_profile(stored["profile"])
+        if stored["data_source"].startswith("imagefolder:"):
+            profile = dataclasses.replace(profile, dataset="imagefolder:anywhere")
+        assert stored["profile_hash"] == profile.hash, path
+        checked += 1
+    assert checked >= 6
 
 
 def test_cifar10_profile_is_the_codelab():

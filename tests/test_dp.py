@@ -1,0 +1,141 @@
+"""DP-SGD models: the accountant's epsilon, the measured lower bound, and the guarantee checks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from privacy_checks import accounting, profiles
+from privacy_checks.profiles import DIGITS, DP_2_LAYERS, DPSGD, SMOKE, ModelSpec
+
+
+@pytest.mark.parametrize("members, batch, noise, epochs", [(200, 50, 5.0, 10), (200, 50, 5.0, 200), (60000, 250, 1.1, 60)])
+def test_epsilon_is_tf_privacys_rdp_epsilon(members, batch, noise, epochs):
+    from tensorflow_privacy.privacy.analysis.compute_dp_sgd_privacy_lib import compute_dp_sgd_privacy
+
+    dp = DPSGD(l2_norm_clip=1.0, noise_multiplier=noise, learning_rate=1e-2, delta=1e-5)
+    expected, _ = compute_dp_sgd_privacy(members, batch, noise, epochs, 1e-5)
+    assert accounting.epsilon(dp, members, batch, epochs) == pytest.approx(expected, rel=1e-9)
+
+
+def test_epsilon_grows_with_epochs_and_falls_with_noise():
+    dp = DP_2_LAYERS.dp
+    by_epoch = [accounting.epsilon(dp, 200, 50, e) for e in DIGITS.report_epochs]
+    assert by_epoch == sorted(by_epoch) and len(set(by_epoch)) == len(by_epoch)
+    noisier = dataclasses.replace(dp, noise_multiplier=dp.noise_multiplier * 2)
+    assert accounting.epsilon(noisier, 200, 50, 200) < by_epoch[-1]
+
+
+def test_lower_bound_is_near_zero_without_signal_and_large_with_separable_scores():
+    rng = np.random.default_rng(0)
+    same = accounting.epsilon_lower_bound(rng.normal(size=2000), rng.normal(size=2000))
+    shifted = accounting.epsilon_lower_bound(rng.normal(2, 1, size=2000), rng.normal(size=2000))
+    separable = accounting.epsilon_lower_bound(np.ones(2000), np.zeros(2000))
+    assert 0.0 <= same < 0.3
+    assert same < shifted < separable
+    # Perfect separation of n vs n proves at most ln(TPR_low / FPR_high) at 95%, about ln(n / 3).
+    assert np.log(2000 / 6) < separable < np.log(2000)
+
+
+def test_lower_bound_needs_scores():
+    assert accounting.epsilon_lower_bound(None, np.zeros(3)) is None
+    assert accounting.epsilon_lower_bound(np.zeros(0), np.zeros(3)) is None
+
+
+def test_labels_of_dp_models_carry_their_final_epsilon():
+    label = accounting.variant_label("2 Layers DP", DP_2_LAYERS.dp, 200, 50, 200)
+    assert label == f"2 Layers DP ε={accounting.epsilon(DP_2_LAYERS.dp, 200, 50, 200):.1f}"
+    assert accounting.variant_label("2 Layers", None, 200, 50, 200) == "2 Layers"
+
+
+@pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
+def test_dp_model_trains_with_tf_privacys_optimizer_one_microbatch_per_example():
+    from privacy_checks.models import small_cnn
+
+    model = small_cnn((8, 8, 1), 10, 2, padding="same", dp=DP_2_LAYERS.dp, batch_size=50)
+    optimizer = model.optimizer
+    assert type(optimizer).__module__.startswith("tensorflow_privacy")
+    assert (optimizer._l2_norm_clip, optimizer._noise_multiplier, optimizer._num_microbatches) == (1.0, 5.0, 50)
+    assert model.loss.reduction == "none"  # per-example losses, or clipping is per batch
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"members": 210}, "members (210) must be a multiple of batch_size (50)"),
+        ({"models": (dataclasses.replace(DP_2_LAYERS, compare_to="4_layers"),)}, "compare_to '4_layers' is not another model"),
+        ({"models": (ModelSpec("a", "A", 2, compare_to="a"),)}, "compare_to is for DP models"),
+        (
+            {"models": (dataclasses.replace(DP_2_LAYERS, dp=dataclasses.replace(DP_2_LAYERS.dp, noise_multiplier=0.0)),)},
+            "noise_multiplier must be > 0",
+        ),
+    ],
+)
+def test_invalid_dp_settings_are_rejected(change, problem):
+    with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        dataclasses.replace(DIGITS, **change)
+
+
+def test_profiles_without_dp_keep_their_hash_fields():
+    assert all(set(m) == {"name", "label", "num_conv", "activation"} for m in SMOKE.fingerprint()["models"])
+    assert "dp" in DIGITS.fingerprint()["models"][2]
+
+
+def test_projects_register_their_own_profiles(monkeypatch):
+    monkeypatch.setattr(profiles, "PROFILES", dict(profiles.PROFILES))
+    mine = dataclasses.replace(SMOKE, name="mine")
+    assert profiles.register_profile(mine) is mine
+    assert profiles.get_profile("mine") is mine
+    profiles.register_profile(mine)  # a conftest imported twice
+    with pytest.raises(ValueError, match="a different profile named 'smoke' is already registered"):
+        profiles.register_profile(dataclasses.replace(SMOKE, epochs=4))
+
+
+AUDIT_CONFTEST = '''
+import dataclasses
+from privacy_checks import models
+from privacy_checks.profiles import DIGITS, DPSGD, ModelSpec, register_profile
+
+# Noise 20 x clip claims epsilon of about 0.5 after 30 epochs and 0.8 after 60.
+register_profile(dataclasses.replace(
+    DIGITS, name="dp-audit", description="A DP model that claims a small epsilon.",
+    models=(ModelSpec("dp", "DP", 2, dp=DPSGD(l2_norm_clip=1.0, noise_multiplier=20.0, learning_rate=1e-2)),),
+    epochs=60, report_epochs=(30, 60), attacks=("threshold",), by_class=False,
+))
+if {broken}:
+    # The bug a DP audit exists to catch: the optimizer silently drops the noise,
+    # while the profile, and so the accountant, still claim it.
+    honest = models.dp_optimizer
+    models.dp_optimizer = lambda dp, batch_size: honest(dataclasses.replace(dp, noise_multiplier=0.0), batch_size)
+
+pytest_plugins = ["privacy_checks.plugin"]
+'''
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["noise_on", "noise_off"])
+def test_epsilon_check_fires_when_dp_noise_is_switched_off(pytester, broken):
+    pytester.makeconftest(AUDIT_CONFTEST.format(broken=broken))
+    pytester.makeini("[pytest]\nprivacy_profile = dp-audit\n")
+    pytester.makepyfile(test_suite="def test_mia(privacy_case, privacy_check):\n    privacy_check(privacy_case)\n")
+    # A fresh process: the conftest patches the optimizer module-wide.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "epsilon_bound", "-rf")
+    claimed = accounting.epsilon(DPSGD(1.0, 20.0, 1e-2), 200, 50, 60)
+    if not broken:
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(
+            [f"dp (DP-SGD, noise 20, clip 1): epsilon {claimed:.2f} at epoch 60*; 2 guarantee checks passed, 0 failed"]
+        )
+        return
+    # Without noise the model overfits like any other: its leakage at epoch 60 proves
+    # more than the claimed epsilon, at 95% confidence.
+    result.stdout.fnmatch_lines(
+        [
+            "*DP guarantee broken: dp at epoch 60, threshold attack, slice entire_dataset: "
+            "the measured epsilon lower bound * (95% confidence, Clopper-Pearson) exceeds "
+            f"the accountant's epsilon (RDP, delta=1e-05, noise multiplier 20, clip 1, 240 steps) = {claimed:.3f}.",
+            "*FAILED test_suite.py::test_mia[[]dp-epoch60-threshold-epsilon_bound[]]*",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
