@@ -139,3 +139,43 @@ def test_epsilon_check_fires_when_dp_noise_is_switched_off(pytester, broken):
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
+def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
+    import json
+
+    from privacy_checks import report
+    from privacy_checks.session import GuaranteeCheck, PrivacyRun, Settings, cases
+
+    profile = dataclasses.replace(
+        SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS)
+    )
+    run = PrivacyRun(Settings(profile, tmp_path / "baselines", tmp_path))
+    guarantees = [run.check_guarantee(c) for c in cases(profile) if c.check != "baseline"]
+    assert {(g.epoch, g.check) for g in guarantees} == {
+        (e, c) for e in (1, 3) for c in ("epsilon_bound", "auc_vs_non_private")
+    }
+    assert all(g.passed for g in guarantees if g.check == "epsilon_bound")
+    broken = dataclasses.replace(guarantees[0], key="x", obtained=guarantees[0].limit + 1)
+    run.guarantees["x"] = broken
+    report.write_report(
+        tmp_path, profile, run.evaluations(), {}, run.versions, run.data_source,
+        guarantees=run.guarantees,
+    )
+    document = json.loads((tmp_path / "results.json").read_text())
+    epochs = document["models"]["dp_2_layers"]["epochs"]
+    assert [e["epsilon"] for e in epochs] == [
+        round(accounting.epsilon(DP_2_LAYERS.dp, 100, 50, e), 6) for e in (1, 3)
+    ]
+    assert "epsilon" not in document["models"]["2_layers"]["epochs"][0]
+    entire = [r for r in document["results"] if r["slice"] == "entire_dataset"]
+    assert entire and all(r["epsilon_lower_bound"] >= 0 for r in entire)
+    assert sorted(c["verdict"] for c in document["dp_checks"]).count("failed") == 1
+    html = (tmp_path / "index.html").read_text()
+    table = html[html.index('id="dp-checks"'):]
+    assert table.index("failed") < table.index("passed"), "failures first"
+    assert f"2 Layers DP ε={accounting.epsilon(DP_2_LAYERS.dp, 100, 50, 3):.1f}" == run.evaluation(
+        "dp_2_layers", 3
+    ).results.privacy_report_metadata.model_variant_label
+    assert isinstance(broken, GuaranteeCheck) and not broken.passed
