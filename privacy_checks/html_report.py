@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 
 from privacy_checks.attacks import AttackRecord, Evaluation
-from privacy_checks.baselines import Baseline, Comparison, Status, write_atomic
-from privacy_checks.profiles import ENTIRE_DATASET, Profile
+from privacy_checks.baselines import Comparison, Status, write_atomic
+from privacy_checks.profiles import ENTIRE_DATASET
 
-if TYPE_CHECKING:
-    from privacy_checks.session import GuaranteeCheck
+if TYPE_CHECKING:  # report imports this module
+    from privacy_checks.report import Measured
 
 _ORDER = {status: rank for rank, status in enumerate(Status)}  # worst first
 
@@ -176,16 +176,7 @@ def accuracy_figure(evaluations: Sequence[Evaluation]) -> str | None:
     return _png(figure)
 
 
-def render(
-    profile: Profile,
-    evaluations: Sequence[Evaluation],
-    comparisons: Mapping[str, Comparison],
-    versions: Mapping[str, str],
-    data_source: str,
-    plots: Mapping[str, Path],
-    baselines: Mapping[str, Baseline],
-    guarantees: Mapping[str, GuaranteeCheck] | None = None,
-) -> str:
+def render(measured: Measured, plots: Mapping[str, Path]) -> str:
     """The page's HTML."""
     import jinja2
     import matplotlib
@@ -196,6 +187,7 @@ def render(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    evaluations, comparisons = measured.evaluations, measured.comparisons
     counts = {status.value: 0 for status in Status}
     for comparison in comparisons.values():
         counts[comparison.status.value] += 1
@@ -213,24 +205,24 @@ def render(
         if uri is not None:
             figures.append((title, uri))
     return environment.get_template("report.html.j2").render(
-        profile=profile,
+        profile=measured.profile,
         counts=counts,
         rows=rows(comparisons),
         figures=figures,
-        versions=versions,
-        data_source=data_source,
-        baselines=dict(sorted(baselines.items())),
+        versions=measured.versions,
+        data_source=measured.data_source,
+        baselines=dict(sorted(measured.baselines.items())),
         most_vulnerable={m: r for m, (r, _) in sorted(_most_vulnerable(evaluations).items())},
         guarantees=sorted(
-            (guarantees or {}).values(),
+            measured.guarantees.values(),
             key=lambda c: (c.passed, c.model, c.epoch, c.attack, c.check),
         ),
     )
 
 
-def write_html(directory: Path, **kwargs) -> Path:
+def write_html(directory: Path, measured: Measured, plots: Mapping[str, Path]) -> Path:
     """Writes ``index.html`` atomically; returns its path."""
     path = Path(directory) / "index.html"
-    write_atomic(path, render(**kwargs))
+    write_atomic(path, render(measured, plots))
     return path
 

@@ -34,7 +34,7 @@ from privacy_checks.profiles import (
     dataset_kind,
     get_profile,
 )
-from privacy_checks.report import write_report
+from privacy_checks.report import Measured, write_report
 from privacy_checks.session import (
     BASELINE,
     EPSILON,
@@ -384,17 +384,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
     try:
-        run.report_files = write_report(
-            run.settings.report_dir,
-            run.profile,
-            run.evaluations(),
-            run.comparisons,
-            run.versions,
-            run.data_source,
-            run.histories(),
-            run.loaded_baselines(),
-            run.guarantees,
+        measured = Measured(
+            profile=run.profile,
+            evaluations=run.evaluations(),
+            comparisons=run.comparisons,
+            versions=run.versions,
+            data_source=run.data_source,
+            histories=run.histories(),
+            baselines=run.loaded_baselines(),
+            guarantees=run.guarantees,
         )
+        run.report_files = write_report(run.settings.report_dir, measured)
     except OSError as error:
         run.report_error = (
             f"could not write the privacy report to "

@@ -34,19 +34,39 @@ def _round(value: float) -> float:
     return round(float(value), DECIMALS)
 
 
-def results_document(
-    profile: Profile,
-    evaluations: Sequence[Evaluation],
-    comparisons: Mapping[str, Comparison],
-    versions: Mapping[str, str],
-    data_source: str,
-    histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
-    guarantees: Mapping[str, GuaranteeCheck] | None = None,
-) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """What one session measured and decided: everything the report shows."""
+
+    profile: Profile
+    evaluations: Sequence[Evaluation]
+    comparisons: Mapping[str, Comparison]
+    versions: Mapping[str, str]
+    data_source: str
+    #: Keras's per-epoch logs, by model.
+    histories: Mapping[str, Sequence[Mapping[str, float]]] = dataclasses.field(default_factory=dict)
+    #: The baseline files read, by model (their metadata goes on the page).
+    baselines: Mapping[str, Baseline] = dataclasses.field(default_factory=dict)
+    #: DP guarantee verdicts, by case key.
+    guarantees: Mapping[str, GuaranteeCheck] = dataclasses.field(default_factory=dict)
+
+    def ordered(self) -> "Measured":
+        """The same, with evaluations in profile model order, then epoch."""
+        names = [m.name for m in self.profile.models]
+        return dataclasses.replace(
+            self,
+            evaluations=sorted(
+                self.evaluations, key=lambda e: (names.index(e.snapshot.model), e.snapshot.epoch)
+            ),
+        )
+
+
+def results_document(measured: Measured) -> dict:
     """Everything measured in this session, ready for ``json.dumps``."""
+    profile, comparisons = measured.profile, measured.comparisons
     models: dict[str, dict] = {}
     results = []
-    for evaluation in evaluations:
+    for evaluation in measured.evaluations:
         snapshot = evaluation.snapshot
         spec = profile.model(snapshot.model)
         model = models.setdefault(snapshot.model, {"label": spec.label, "epochs": []})
@@ -93,7 +113,7 @@ def results_document(
                     check.metric: _round(check.tolerance) for check in comparison.checks
                 }
             results.append(entry)
-    for name, history in (histories or {}).items():
+    for name, history in measured.histories.items():
         if name in models:
             models[name]["history"] = [
                 {key: (value if key == "epoch" else _round(value)) for key, value in logs.items()}
@@ -104,10 +124,10 @@ def results_document(
             "name": profile.name,
             "hash": profile.hash,
             "seed": profile.seed,
-            "data_source": data_source,
+            "data_source": measured.data_source,
             "report_epochs": list(profile.report_epochs),
         },
-        "versions": dict(versions),
+        "versions": dict(measured.versions),
         "models": models,
         "results": results,
         "dp_checks": [
@@ -122,7 +142,7 @@ def results_document(
                 "verdict": "passed" if check.passed else "failed",
             }
             for check in sorted(
-                (guarantees or {}).values(), key=lambda c: (c.model, c.epoch, c.attack, c.check)
+                measured.guarantees.values(), key=lambda c: (c.model, c.epoch, c.attack, c.check)
             )
         ],
     }
@@ -178,47 +198,21 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def write_report(
-    directory: Path,
-    profile: Profile,
-    evaluations: Sequence[Evaluation],
-    comparisons: Mapping[str, Comparison],
-    versions: Mapping[str, str],
-    data_source: str,
-    histories: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
-    baselines: Mapping[str, Baseline] | None = None,
-    guarantees: Mapping[str, GuaranteeCheck] | None = None,
-) -> list[Path]:
+def write_report(directory: Path, measured: Measured) -> list[Path]:
     """Writes ``results.json``, the two plots and ``index.html``; returns the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(
-        evaluations,
-        key=lambda e: ([m.name for m in profile.models].index(e.snapshot.model), e.snapshot.epoch),
-    )
-    document = results_document(
-        profile, ordered, comparisons, versions, data_source, histories, guarantees
-    )
+    measured = measured.ordered()
     results_path = directory / "results.json"
+    document = results_document(measured)
     write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     written = [results_path]
-    if ordered:
-        plots = write_plots(directory, ordered)
-        written += plots
-        written.append(
-            write_html(
-                directory,
-                profile=profile,
-                evaluations=ordered,
-                comparisons=comparisons,
-                versions=versions,
-                data_source=data_source,
-                plots={
-                    "Vulnerability by epoch (TF Privacy plot_by_epochs)": plots[0],
-                    "Privacy vs test accuracy (TF Privacy plot_privacy_vs_accuracy)": plots[1],
-                },
-                baselines=baselines or {},
-                guarantees=guarantees or {},
-            )
+    if measured.evaluations:
+        plots = write_plots(directory, measured.evaluations)
+        titles = (
+            "Vulnerability by epoch (TF Privacy plot_by_epochs)",
+            "Privacy vs test accuracy (TF Privacy plot_privacy_vs_accuracy)",
         )
+        written += plots
+        written.append(write_html(directory, measured, dict(zip(titles, plots))))
     return written

@@ -159,10 +159,10 @@ def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     assert all(g.passed for g in guarantees if g.check == "epsilon_bound")
     broken = dataclasses.replace(guarantees[0], key="x", obtained=guarantees[0].limit + 1)
     run.guarantees["x"] = broken
-    report.write_report(
-        tmp_path, profile, run.evaluations(), {}, run.versions, run.data_source,
-        guarantees=run.guarantees,
+    measured = report.Measured(
+        profile, run.evaluations(), {}, run.versions, run.data_source, guarantees=run.guarantees
     )
+    report.write_report(tmp_path, measured)
     document = json.loads((tmp_path / "results.json").read_text())
     epochs = document["models"]["dp_2_layers"]["epochs"]
     assert [e["epsilon"] for e in epochs] == [

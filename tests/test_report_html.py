@@ -27,7 +27,8 @@ def written(tmp_path_factory):
         obtained = {m: record.metric(m) for m in baselines.METRICS}
         expected = None if i == 1 else {m: v - (0.2 if i == 0 else 0.0) for m, v in obtained.items()}
         comparisons[case.key] = baselines.compare(case.key, obtained, expected, SMOKE.tolerance)
-    paths = report.write_report(directory, SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
+    measured = report.Measured(SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
+    paths = report.write_report(directory, measured)
     return directory / "index.html", comparisons, paths
 
 
