@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import warnings
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import numpy as np
 
+from privacy_checks import metrics
 from privacy_checks.accounting import epsilon_lower_bound, variant_label
 from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, Profile, class_slice, derive_seed
 from privacy_checks.training import Snapshot
@@ -42,6 +43,16 @@ class AttackRecord:
     #: Clopper-Pearson epsilon lower bound (see :mod:`privacy_checks.accounting`);
     #: computed on the entire dataset only, where a DP guarantee is checked.
     epsilon_lower_bound: float | None = None
+    #: TPR at each of the profile's FPRs, by metric name (``tpr_at_fpr_0.001``).
+    tpr_at_fpr: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: Bootstrap confidence interval of every metric (:mod:`privacy_checks.metrics`).
+    intervals: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Records also come back from JSON (the cache), where tuples are lists.
+        fixed = {name: (float(lo), float(hi)) for name, (lo, hi) in self.intervals.items()}
+        object.__setattr__(self, "intervals", fixed)
+        object.__setattr__(self, "tpr_at_fpr", {k: float(v) for k, v in self.tpr_at_fpr.items()})
 
     @property
     def key(self) -> str:
@@ -49,6 +60,8 @@ class AttackRecord:
         return case_key(self.model, self.epoch, self.attack, self.slice)
 
     def metric(self, name: str) -> float:
+        if name in self.tpr_at_fpr:
+            return self.tpr_at_fpr[name]
         return float(getattr(self, name))
 
 
@@ -150,12 +163,24 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
             attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
             privacy_report_metadata=metadata,
         )
-    records = tuple(_record(snapshot, result) for result in results.single_attack_results)
+    records = tuple(
+        _record(snapshot, result, profile) for result in results.single_attack_results
+    )
     return Evaluation(snapshot, records, results)
 
 
-def _record(snapshot: Snapshot, result) -> AttackRecord:
+def _record(snapshot: Snapshot, result, profile: Profile) -> AttackRecord:
+    """Flattens one TF Privacy result; TPR at low FPR and intervals come from its scores."""
     slice_ = slice_name(result.slice_spec)
+    attack = short_attack_name(result.attack_type)
+    scores_in, scores_out = result.membership_scores_train, result.membership_scores_test
+    points = metrics.point_metrics(scores_in, scores_out, profile.fprs)
+    intervals = metrics.bootstrap_intervals(
+        scores_in,
+        scores_out,
+        profile.fprs,
+        seed=derive_seed(profile.seed, "bootstrap", snapshot.model, snapshot.epoch, attack, slice_),
+    )
     bound = (
         epsilon_lower_bound(result.membership_scores_train, result.membership_scores_test)
         if slice_ == ENTIRE_DATASET
@@ -164,7 +189,7 @@ def _record(snapshot: Snapshot, result) -> AttackRecord:
     return AttackRecord(
         model=snapshot.model,
         epoch=snapshot.epoch,
-        attack=short_attack_name(result.attack_type),
+        attack=attack,
         slice=slice_,
         auc=float(result.get_auc()),
         attacker_advantage=float(result.get_attacker_advantage()),
@@ -172,4 +197,6 @@ def _record(snapshot: Snapshot, result) -> AttackRecord:
         members=int(result.data_size.ntrain),
         non_members=int(result.data_size.ntest),
         epsilon_lower_bound=bound,
+        tpr_at_fpr={metrics.tpr_metric(fpr): points[metrics.tpr_metric(fpr)] for fpr in profile.fprs},
+        intervals=intervals,
     )

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from privacy_checks import accounting, attacks, datasets, models, training
+from privacy_checks import accounting, attacks, datasets, metrics, models, training
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import write_atomic
 from privacy_checks.profiles import Profile
@@ -47,7 +47,7 @@ def key(profile: Profile, model: str, versions: Mapping[str, str], epoch: int | 
     """The cache key of a model's training run (``epoch=None``) or of one snapshot's attacks."""
     code = (datasets, models, training)
     if epoch is not None:
-        code += (attacks, accounting)
+        code += (attacks, accounting, metrics)
     payload = {
         "format": FORMAT,
         "fingerprint": profile.fingerprint(),

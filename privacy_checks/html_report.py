@@ -43,6 +43,8 @@ class Row:
     baseline: float | None
     difference: float | None
     tolerance: float
+    tolerance_source: str
+    interval: tuple[float, float] | None
     verdict: str
 
 
@@ -64,6 +66,8 @@ def rows(comparisons: Mapping[str, Comparison]) -> list[Row]:
                     baseline=check.baseline,
                     difference=check.difference,
                     tolerance=check.tolerance,
+                    tolerance_source=check.tolerance_source,
+                    interval=check.interval,
                     verdict=check.status.value,
                 )
             )

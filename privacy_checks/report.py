@@ -94,6 +94,8 @@ def results_document(measured: Measured) -> dict:
                 "slice": record.slice,
                 "auc": _round(record.auc),
                 "attacker_advantage": _round(record.attacker_advantage),
+                **{name: _round(value) for name, value in record.tpr_at_fpr.items()},
+                "ci95": {name: [_round(lo), _round(hi)] for name, (lo, hi) in record.intervals.items()},
                 "ppv": _round(record.ppv),
                 "members": record.members,
                 "non_members": record.non_members,
@@ -112,6 +114,9 @@ def results_document(measured: Measured) -> dict:
                 entry["tolerance"] = {
                     check.metric: _round(check.tolerance) for check in comparison.checks
                 }
+                entry["tolerance_source"] = {
+                    check.metric: check.tolerance_source for check in comparison.checks
+                }
             results.append(entry)
     for name, history in measured.histories.items():
         if name in models:
@@ -126,6 +131,7 @@ def results_document(measured: Measured) -> dict:
             "seed": profile.seed,
             "data_source": measured.data_source,
             "report_epochs": list(profile.report_epochs),
+            "fprs": list(profile.fprs),
         },
         "versions": dict(measured.versions),
         "models": models,
