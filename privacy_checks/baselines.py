@@ -3,10 +3,13 @@
 One file per profile and model, ``baselines/<profile>/<model>.json``. The
 file is written so that a change reads as a clean diff in review: fixed key
 order, one entry per line sorted by epoch, attack and slice, and every metric
-with exactly six decimals. It records what it was made from (profile and its
-hash, seed, data source, package versions) but no timestamp: git already
-knows when, and a rerun that measures the same numbers must write the same
-bytes.
+with exactly six decimals. It records what it was made from (profile, its
+hash and fingerprint, seed, data source, package versions) but no timestamp:
+git already knows when, and a rerun that measures the same numbers must write
+the same bytes. A baseline recorded with ``--privacy-calibrate`` also holds,
+per entry, the seed-to-seed standard deviation of each metric (``seed_sd``)
+and the seeds it came from; tolerances are derived from it (see
+:mod:`privacy_checks.tolerances`).
 
 The check is one-sided. More leakage than baseline + tolerance is a
 regression; much less is an improvement (reported, not failed) whose baseline
@@ -22,11 +25,15 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, METRICS, Tolerance
+from privacy_checks.metrics import metric_fpr
+from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, METRICS
 
-SCHEMA = 1
+if TYPE_CHECKING:
+    from privacy_checks.tolerances import MetricTolerance
+
+SCHEMA = 2
 DECIMALS = 6
 UPDATE_HINT = "--privacy-update-baselines"
 
@@ -58,6 +65,8 @@ class Entry:
     attack: str
     slice: str
     metrics: Mapping[str, float]
+    #: Seed-to-seed standard deviation per metric; empty unless calibrated.
+    seed_sd: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -91,6 +100,11 @@ class Baseline:
     data_source: str
     versions: Mapping[str, str]
     entries: Mapping[str, Entry]  #: by :func:`entry_key`
+    #: :meth:`Profile.fingerprint` of the recording profile: says *what* changed
+    #: when the hash no longer matches.
+    fingerprint: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Seeds whose spread is stored in the entries' ``seed_sd``; empty: not calibrated.
+    calibration_seeds: tuple[int, ...] = ()
 
 
 def baseline_path(root: Path, profile: str, model: str) -> Path:
@@ -103,6 +117,8 @@ def dumps(baseline: Baseline) -> str:
     for name in ("profile", "profile_hash", "model", "seed", "data_source"):
         lines.append(f'  "{name}": {json.dumps(getattr(baseline, name))},')
     lines.append(f'  "versions": {json.dumps(dict(baseline.versions), sort_keys=True)},')
+    lines.append(f'  "fingerprint": {json.dumps(baseline.fingerprint, sort_keys=True)},')
+    lines.append(f'  "calibration_seeds": {json.dumps(list(baseline.calibration_seeds))},')
     entries = sorted(baseline.entries.values(), key=_sort_key)
     lines.append('  "entries": [' if entries else '  "entries": []')
     for i, entry in enumerate(entries):
@@ -114,16 +130,30 @@ def dumps(baseline: Baseline) -> str:
     return "\n".join(lines) + "\n"
 
 
+def metric_order(name: str) -> tuple:
+    """AUC, attacker advantage, then TPRs by increasing FPR."""
+    if name in METRICS:
+        return (0, METRICS.index(name))
+    return (1, metric_fpr(name) or 0.0, name)
+
+
+def _numbers(values: Mapping[str, float]) -> str:
+    return ", ".join(
+        f'"{name}": {values[name]:.{DECIMALS}f}' for name in sorted(values, key=metric_order)
+    )
+
+
 def dumps_entry(entry: Entry) -> str:
     """One entry as one line of JSON, metrics with fixed precision."""
-    metrics = ", ".join(
-        f'"{name}": {entry.metrics[name]:.{DECIMALS}f}'
-        for name in sorted(entry.metrics, key=lambda n: (n not in METRICS, METRICS.index(n) if n in METRICS else 0, n))
-    )
+    spread = f', "seed_sd": {{{_numbers(entry.seed_sd)}}}' if entry.seed_sd else ""
     return (
         f'{{"epoch": {entry.epoch}, "attack": {json.dumps(entry.attack)}, '
-        f'"slice": {json.dumps(entry.slice)}, {metrics}}}'
+        f'"slice": {json.dumps(entry.slice)}, {_numbers(entry.metrics)}{spread}}}'
     )
+
+
+def is_metric(name: str) -> bool:
+    return name in METRICS or metric_fpr(name) is not None
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -187,6 +217,8 @@ def parse(text: str | bytes, path: Path) -> Baseline:
         ("data_source", str),
         ("versions", dict),
         ("entries", list),
+        ("fingerprint", dict),
+        ("calibration_seeds", list),
     ):
         _require(name in data, path, f'the field "{name}" is missing')
         _require(
@@ -206,10 +238,21 @@ def parse(text: str | bytes, path: Path) -> Baseline:
         )
         for name in ("attack", "slice"):
             _require(isinstance(raw.get(name), str), path, f"{where}.{name} must be a string")
+        for name in METRICS:
+            _require(name in raw, path, f"{where} has no {name}")
+        unknown = sorted(k for k in raw if k not in ("epoch", "attack", "slice", "seed_sd") and not is_metric(k))
+        _require(not unknown, path, f"{where} has unknown fields {unknown}")
         metrics = {
-            name: _number(raw.get(name), path, f"{where}.{name}") for name in METRICS
+            name: _number(value, path, f"{where}.{name}") for name, value in raw.items() if is_metric(name)
         }
-        entry = Entry(epoch, raw["attack"], raw["slice"], metrics)
+        spread = raw.get("seed_sd", {})
+        _require(isinstance(spread, dict), path, f"{where}.seed_sd must be an object")
+        seed_sd = {}
+        for name, value in spread.items():
+            _require(name in metrics, path, f"{where}.seed_sd has {name!r}, which the entry lacks")
+            seed_sd[name] = _number(value, path, f"{where}.seed_sd.{name}")
+            _require(seed_sd[name] >= 0, path, f"{where}.seed_sd.{name} is negative")
+        entry = Entry(epoch, raw["attack"], raw["slice"], metrics, seed_sd)
         _require(entry.key not in entries, path, f"{where} repeats {entry.key}")
         entries[entry.key] = entry
     return Baseline(
@@ -220,7 +263,19 @@ def parse(text: str | bytes, path: Path) -> Baseline:
         data_source=data["data_source"],
         versions={str(k): str(v) for k, v in data["versions"].items()},
         entries=entries,
+        fingerprint=data["fingerprint"],
+        calibration_seeds=tuple(_seeds(data["calibration_seeds"], path)),
     )
+
+
+def _seeds(values: list, path: Path) -> list[int]:
+    for value in values:
+        _require(
+            isinstance(value, int) and not isinstance(value, bool),
+            path,
+            f"calibration_seeds holds {value!r}, not an integer seed",
+        )
+    return values
 
 
 def load(path: Path) -> Baseline | None:
@@ -252,6 +307,10 @@ class MetricCheck:
     obtained: float
     baseline: float | None
     tolerance: float
+    #: Where the tolerance came from: ``explicit``, ``calibrated`` or ``profile``.
+    tolerance_source: str = "profile"
+    #: Bootstrap confidence interval of ``obtained`` (members and non-members resampled).
+    interval: tuple[float, float] | None = None
 
     @property
     def difference(self) -> float | None:
@@ -288,20 +347,27 @@ def compare(
     key: str,
     obtained: Mapping[str, float],
     expected: Mapping[str, float] | None,
-    tolerance: Tolerance,
-    metrics: Iterable[str] = METRICS,
+    tolerances: Mapping[str, "MetricTolerance"],
+    intervals: Mapping[str, tuple[float, float]] | None = None,
 ) -> Comparison:
-    """Compares each metric one-sidedly: only a rise beyond the tolerance regresses."""
+    """Compares each metric one-sidedly: only a rise beyond its tolerance regresses.
+
+    A metric the baseline lacks (e.g. a newly added FPR) is missing, like a
+    missing entry.
+    """
+    intervals = intervals or {}
     return Comparison(
         key,
         tuple(
             MetricCheck(
                 metric=name,
                 obtained=float(obtained[name]),
-                baseline=None if expected is None else float(expected[name]),
-                tolerance=tolerance.for_metric(name),
+                baseline=None if expected is None or name not in expected else float(expected[name]),
+                tolerance=tolerances[name].value,
+                tolerance_source=tolerances[name].source,
+                interval=intervals.get(name),
             )
-            for name in metrics
+            for name in obtained
         ),
     )
 
@@ -314,14 +380,20 @@ def format_table(comparison: Comparison) -> str:
             return "-"
         return f"{value:+.4f}" if signed else f"{value:.4f}"
 
-    header = ("metric", "obtained", "baseline", "difference", "tolerance", "verdict")
+    def interval(check: MetricCheck) -> str:
+        if check.interval is None:
+            return "-"
+        return f"[{check.interval[0]:.4f}, {check.interval[1]:.4f}]"
+
+    header = ("metric", "obtained", "95% CI", "baseline", "difference", "tolerance", "verdict")
     rows = [header] + [
         (
             check.metric,
             number(check.obtained),
+            interval(check),
             number(check.baseline),
             number(check.difference, signed=True),
-            f"+{check.tolerance:.4f}",
+            f"+{check.tolerance:.4f} ({check.tolerance_source})",
             check.status.value,
         )
         for check in comparison.checks

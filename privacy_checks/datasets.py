@@ -6,7 +6,7 @@ model's outputs. Sources:
 
 * ``digits`` - scikit-learn's 8x8 digits, shipped with scikit-learn: real and
   offline, the embedded default. A small stratified member set is drawn with
-  the profile's seed; every other image is a non-member.
+  the profile's data seed; every other image is a non-member.
 * ``cifar10`` - tensorflow-datasets' ``cifar10`` (train split = members, test
   split = non-members), as in TF Privacy's codelab. Downloads where a network
   exists.
@@ -57,7 +57,7 @@ def load(profile: Profile, *, data_dir: str | None = None) -> Dataset:
         dataset = _tfds_cifar10(data_dir)
     else:
         dataset = _image_folder(Path(source.split(":", 1)[1]))
-    dataset = _subsample_members(dataset, profile.members, profile.seed)
+    dataset = _subsample_members(dataset, profile.members, profile.data_seed)
     if dataset.num_classes != profile.num_classes:
         raise DatasetError(
             f"dataset {source!r} has {dataset.num_classes} classes but profile "
@@ -74,7 +74,7 @@ def _digits(profile: Profile) -> Dataset:
     x = (digits.images / 16.0).astype(np.float32)[..., np.newaxis]
     y = digits.target.astype(np.int64)
     x_in, x_out, y_in, y_out = train_test_split(
-        x, y, train_size=profile.members, stratify=y, random_state=profile.seed
+        x, y, train_size=profile.members, stratify=y, random_state=profile.data_seed
     )
     names = tuple(str(c) for c in digits.target_names)
     return Dataset("sklearn digits", x_in, y_in, x_out, y_out, names)

@@ -19,8 +19,13 @@ def small_cnn(
     learning_rate: float = 1e-3,
     dp: DPSGD | None = None,
     batch_size: int | None = None,
+    filters: int = 32,
+    dense_units: int = 64,
 ) -> "tf.keras.Model":
     """TF Privacy's codelab CNN: ``num_conv`` x (Conv 32 3x3 + max-pool), dense 64, logits.
+
+    ``filters`` and ``dense_units`` widen it (a wider network memorises more:
+    one of the regressions the suite is tested to catch).
 
     ``padding='valid'`` is the tutorial's; 8x8 inputs need ``'same'`` so that
     three conv/pool stages still leave a feature map. Compiled with Adam and a
@@ -35,11 +40,11 @@ def small_cnn(
 
     layers = [tf.keras.layers.Input(shape=input_shape)]
     for _ in range(num_conv):
-        layers.append(tf.keras.layers.Conv2D(32, (3, 3), activation=activation, padding=padding))
+        layers.append(tf.keras.layers.Conv2D(filters, (3, 3), activation=activation, padding=padding))
         layers.append(tf.keras.layers.MaxPooling2D())
     layers += [
         tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(64, activation=activation),
+        tf.keras.layers.Dense(dense_units, activation=activation),
         tf.keras.layers.Dense(num_classes),
     ]
     model = tf.keras.Sequential(layers)

@@ -29,7 +29,6 @@ from privacy_checks.profiles import (
     METRICS,
     PROFILES,
     Profile,
-    Tolerance,
     check_dataset,
     dataset_kind,
     get_profile,
@@ -57,14 +56,20 @@ def _dataset(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+TOLERANCE_KEYS = (*METRICS, "tpr")
+
+
 def parse_tolerance(value: str) -> dict[str, float]:
-    """``"auc=0.03, attacker_advantage=0.05"`` -> ``{"auc": 0.03, ...}``; either may be left out."""
+    """``"auc=0.03, attacker_advantage=0.05, tpr=0.02"`` -> ``{"auc": 0.03, ...}``; any may be left out.
+
+    ``tpr`` applies to the TPR at every FPR the profile checks.
+    """
     result: dict[str, float] = {}
     for part in value.replace(",", " ").split():
         name, sep, number = part.partition("=")
-        if not sep or name not in METRICS:
+        if not sep or name not in TOLERANCE_KEYS:
             raise argparse.ArgumentTypeError(
-                f"{value!r}: expected METRIC=NUMBER pairs with METRIC in {', '.join(METRICS)}"
+                f"{value!r}: expected METRIC=NUMBER pairs with METRIC in {', '.join(TOLERANCE_KEYS)}"
             )
         try:
             result[name] = float(number)
@@ -144,10 +149,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             dest=ini,
             type=parse_tolerance,
             default=None,
-            metavar="auc=X,attacker_advantage=Y",
-            help=f"how far a metric of {where} may rise above its baseline "
-            f"(ini: {ini}; default: the profile's).",
+            metavar="auc=X,attacker_advantage=Y,tpr=Z",
+            help=f"how far a metric of {where} may rise above its baseline; wins over "
+            f"calibrated tolerances (ini: {ini}; default: calibrated, else the profile's).",
         )
+    group.addoption(
+        "--privacy-seed",
+        dest="privacy_seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="seed instead of the profile's: member split, initialisation, batch order "
+        "and attacks all follow it (ini: privacy_seed).",
+    )
+    group.addoption(
+        "--privacy-calibrate",
+        dest="privacy_calibrate",
+        type=_calibrate,
+        default=0,
+        metavar="N",
+        help="record baselines (like --privacy-update-baselines) together with the "
+        "seed-to-seed spread of every metric over N seeds (the seed and the N-1 after "
+        "it); tolerances are then derived from it. Costs N trainings per model.",
+    )
     parser.addini("privacy_profile", "privacy profile to run", default=DEFAULT_PROFILE)
     parser.addini("privacy_baselines_dir", "directory of privacy baselines", default="baselines")
     parser.addini("privacy_report_dir", "directory of the privacy report", default="privacy-report")
@@ -155,6 +179,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("privacy_data_dir", "tensorflow-datasets data_dir", default="")
     parser.addini("privacy_tolerance", "entire-dataset tolerance: auc=X attacker_advantage=Y")
     parser.addini("privacy_class_tolerance", "per-class tolerance: auc=X attacker_advantage=Y")
+    parser.addini("privacy_seed", "seed instead of the profile's", default="")
+
+
+def _seed(value: str) -> int:
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer seed") from None
+    if not 0 <= seed < 2**31:
+        raise argparse.ArgumentTypeError(f"{value!r}: a seed lies in 0..2147483647")
+    return seed
+
+
+def _calibrate(value: str) -> int:
+    try:
+        seeds = int(value)
+    except ValueError:
+        seeds = 0
+    if seeds < 2:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: calibration needs a number of seeds, at least 2 (5 or more is better)"
+        )
+    return seeds
 
 
 def _path_option(config: pytest.Config, name: str) -> Path:
@@ -165,16 +212,25 @@ def _path_option(config: pytest.Config, name: str) -> Path:
     return Path(config.rootpath, config.getini(name))
 
 
-def _tolerance(config: pytest.Config, name: str, default: Tolerance) -> Tolerance | None:
+def _tolerance(config: pytest.Config, name: str) -> dict[str, float]:
+    """Explicit tolerances from the command line, else from the ini file; may be empty."""
     values = config.getoption(name)
     if values is None and config.getini(name):
         try:
             values = parse_tolerance(config.getini(name))
         except argparse.ArgumentTypeError as error:
             raise pytest.UsageError(f"ini option {name}: {error}") from None
-    if not values:
-        return None
-    return Tolerance(**{metric: values.get(metric, default.for_metric(metric)) for metric in METRICS})
+    return dict(values or {})
+
+
+def _with_seed(config: pytest.Config, profile: Profile) -> Profile:
+    seed = config.getoption("privacy_seed")
+    if seed is None and config.getini("privacy_seed"):
+        try:
+            seed = _seed(config.getini("privacy_seed"))
+        except argparse.ArgumentTypeError as error:
+            raise pytest.UsageError(f"ini option privacy_seed: {error}") from None
+    return profile if seed is None else profile.with_seed(seed)
 
 
 def _with_dataset(config: pytest.Config, profile: Profile) -> Profile:
@@ -215,17 +271,19 @@ def resolve_settings(config: pytest.Config) -> Settings:
     except KeyError as error:
         where = "--privacy-profile" if cli else "ini option privacy_profile"
         raise pytest.UsageError(f"{where}: {error.args[0]}") from None
-    profile = _with_dataset(config, profile)
+    profile = _with_seed(config, _with_dataset(config, profile))
+    calibrate = config.getoption("privacy_calibrate")
     data_dir = config.getoption("privacy_data_dir") or config.getini("privacy_data_dir") or None
     return Settings(
         profile=profile,
         baselines_dir=_path_option(config, "privacy_baselines_dir"),
         report_dir=_path_option(config, "privacy_report_dir"),
-        update_baselines=config.getoption("privacy_update_baselines"),
+        update_baselines=config.getoption("privacy_update_baselines") or calibrate >= 2,
         data_dir=data_dir,
         cache_dir=_cache_dir(config),
-        tolerance=_tolerance(config, "privacy_tolerance", profile.tolerance),
-        class_tolerance=_tolerance(config, "privacy_class_tolerance", profile.class_tolerance),
+        tolerance=_tolerance(config, "privacy_tolerance"),
+        class_tolerance=_tolerance(config, "privacy_class_tolerance"),
+        calibrate=calibrate,
     )
 
 
@@ -264,7 +322,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = run.settings
     profile = settings.profile
     packages = ", ".join(f"{name} {version}" for name, version in run.versions.items())
-    mode = "update" if settings.update_baselines else "check"
+    mode = (
+        f"calibrate over {settings.calibrate} seeds"
+        if settings.calibrate
+        else "update" if settings.update_baselines else "check"
+    )
     return [
         f"privacy: profile {profile.name} (hash {profile.hash}, seed {profile.seed}), "
         f"baselines {baselines.display_path(settings.baselines_dir / profile.name)} ({mode}), "
@@ -350,18 +412,20 @@ def privacy_check(
 
     def check(case: Case) -> Comparison | GuaranteeCheck | None:
         __tracebackhide__ = True
-        if case.check != BASELINE:
-            try:
-                guarantee = privacy_run.check_guarantee(case)
-            except CheckFailed as error:
-                pytest.fail(str(error), pytrace=False)
-            if not guarantee.passed:
-                pytest.fail(guarantee_message(guarantee), pytrace=False)
-            return guarantee
+        measure = privacy_run.check if case.check == BASELINE else privacy_run.check_guarantee
         try:
-            comparison = privacy_run.check(case)
+            result = measure(case)
         except CheckFailed as error:
-            pytest.fail(str(error), pytrace=False)
+            reason = str(error)
+        else:
+            reason = None
+        if reason is not None:  # failed outside the except block: the message, once
+            pytest.fail(reason, pytrace=False)
+        if case.check != BASELINE:
+            if not result.passed:
+                pytest.fail(guarantee_message(result), pytrace=False)
+            return result
+        comparison = result
         if comparison is None:
             pytest.skip(f"TF Privacy ran no attack on {case.slice}: too few examples")
         if privacy_run.settings.update_baselines:
@@ -495,6 +559,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         write(run.cache_error, yellow=True)
     for line in run.version_warnings():
         write(line, yellow=True)
+    for model, changes in sorted(run.setup_changes.items()):
+        write(
+            f"{baselines.display_path(run.baseline_path(model))} was recorded from another "
+            f"setup ({'; '.join(changes)}): this run was compared with it, which is how a "
+            f"change is judged; once reviewed, re-record with {baselines.UPDATE_HINT}",
+            yellow=True,
+        )
     if run.report_error:
         write(run.report_error, red=True)
     elif run.report_files:

@@ -18,13 +18,14 @@ import importlib.metadata
 import platform
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
-from privacy_checks import accounting, baselines, cache
+from privacy_checks import accounting, baselines, cache, tolerances
 from privacy_checks.attacks import AttackRecord, Evaluation, case_key, evaluate
 from privacy_checks.baselines import Baseline, BaselineError, Comparison, Entry, Status
 from privacy_checks.datasets import Dataset, load
-from privacy_checks.profiles import ENTIRE_DATASET, Profile, Tolerance
+from privacy_checks.profiles import DATA_FIELDS, ENTIRE_DATASET, Profile, fingerprint_changes
+from privacy_checks.tolerances import MetricTolerance
 from privacy_checks.training import Snapshot, TrainingRun, train
 
 #: Distributions whose versions are stored with baselines and shown in the header.
@@ -132,13 +133,24 @@ class Settings:
     update_baselines: bool = False
     data_dir: str | None = None
     cache_dir: Path | None = None  #: where training and attack results persist; None: nowhere
-    tolerance: Tolerance | None = None  #: entire-dataset override of the profile's
-    class_tolerance: Tolerance | None = None  #: per-class override of the profile's
+    #: Explicit tolerances (``auc``, ``attacker_advantage``, ``tpr``) for the entire
+    #: dataset and for class slices; they win over calibrated and profile ones.
+    tolerance: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    class_tolerance: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: Record baselines with the seed-to-seed spread of this many seeds (0: off).
+    calibrate: int = 0
 
-    def tolerance_for(self, slice_name: str) -> Tolerance:
-        default = self.profile.tolerance_for(slice_name)
-        override = self.tolerance if slice_name == ENTIRE_DATASET else self.class_tolerance
-        return override or default
+    def explicit_tolerances(self, slice_name: str) -> Mapping[str, float]:
+        return self.tolerance if slice_name == ENTIRE_DATASET else self.class_tolerance
+
+    def auc_tolerance(self) -> float:
+        """The entire-dataset AUC tolerance, explicit or the profile's (DP comparisons)."""
+        return self.tolerance.get("auc", self.profile.tolerance.auc)
+
+    @property
+    def calibration_seeds(self) -> tuple[int, ...]:
+        """The profile's seed and the next ``calibrate - 1`` ones."""
+        return tuple(self.profile.seed + i for i in range(self.calibrate))
 
 
 class CheckFailed(Exception):
@@ -181,6 +193,9 @@ class PrivacyRun:
         self.cache_error: str | None = None
         self.started = time.perf_counter()
         self._training_started = self.started
+        #: Per model: how the baseline's setup differs from this run's (compared anyway).
+        self.setup_changes: dict[str, list[str]] = {}
+        self._seed_runs: list[PrivacyRun] | None = None
 
     # -- measuring ----------------------------------------------------------
 
@@ -325,19 +340,29 @@ class PrivacyRun:
                 f"{case.model!r}: it was copied or renamed. Move it back, or re-record with "
                 f"pytest -m privacy --privacy-profile={self.profile.name} {baselines.UPDATE_HINT}."
             )
-        if baseline.profile_hash != self.profile.hash:
-            source = (
-                f" (recorded from {baseline.data_source}, now {self.data_source})"
-                if baseline.data_source != self.data_source
-                else ""
-            )
-            raise CheckFailed(
-                f"{path} was recorded from profile hash {baseline.profile_hash}, but profile "
-                f"{self.profile.name!r} now hashes to {self.profile.hash}{source}: the profile "
-                f"or its data source changed, so the stored numbers measure something else. "
-                f"Review the change and re-record with pytest -m privacy {baselines.UPDATE_HINT}."
-            )
+        if baseline.profile_hash != self.profile.hash or baseline.data_source != self.data_source:
+            self._judge_setup(case.model, baseline, path)
         return self._entry(baseline, case)
+
+    def _judge_setup(self, model: str, baseline: Baseline, path: str) -> None:
+        """A baseline from another setup: incomparable data fails, anything else is noted.
+
+        Changing epochs, members, the model or the seed is what the suite
+        exists to judge, so those are compared against the recorded numbers.
+        """
+        changes = fingerprint_changes(baseline.fingerprint, self.profile.fingerprint())
+        data = [c for c in changes if c.split(" ", 1)[0] in DATA_FIELDS]
+        if baseline.data_source != self.data_source:
+            data.append(f"data source {baseline.data_source!r} -> {self.data_source!r}")
+        if data:
+            raise CheckFailed(
+                f"{path} was recorded on other data ({'; '.join(data)}), so its numbers "
+                f"measure something else. Review the change and re-record with "
+                f"pytest -m privacy --privacy-profile={self.profile.name} {baselines.UPDATE_HINT}."
+            )
+        self.setup_changes[model] = changes or [
+            f"profile hash {baseline.profile_hash} -> {self.profile.hash}"
+        ]
 
     @staticmethod
     def _entry(baseline: Baseline, case: Case) -> dict[str, float] | None:
@@ -353,16 +378,89 @@ class PrivacyRun:
         record = self.record(case)
         if record is None:
             return None
-        obtained = {name: record.metric(name) for name in baselines.METRICS}
+        obtained = {name: record.metric(name) for name in self.profile.metrics}
+        expected = self._expected(case)
         comparison = baselines.compare(
-            case.key, obtained, self._expected(case), self.settings.tolerance_for(case.slice)
+            case.key, obtained, expected, self._tolerances(case, record), record.intervals
         )
         self.comparisons[case.key] = comparison
         if self.settings.update_baselines:
             self._pending.setdefault(case.model, {})[case.entry_key] = Entry(
-                case.epoch, case.attack, case.slice, obtained
+                case.epoch, case.attack, case.slice, obtained, self._spread(case, obtained)
             )
         return comparison
+
+    def _tolerances(self, case: Case, record: AttackRecord) -> dict[str, MetricTolerance]:
+        """Each metric's tolerance: explicit, calibrated from the baseline, or the profile's."""
+        try:
+            baseline = None if self.settings.update_baselines else self.baseline(case.model)
+        except BaselineError:
+            baseline = None
+        default = self.profile.tolerance_for(case.slice)
+        kind = tolerances.slice_kind(case.slice)
+        # Evaluation-set noise cancels when both runs measure the same members.
+        same_split = baseline is not None and self.profile.data_seed == baseline.fingerprint.get(
+            "split_seed", baseline.fingerprint.get("seed")
+        )
+        chosen = {}
+        for metric in self.profile.metrics:
+            spread = None
+            if baseline is not None and baseline.calibration_seeds:
+                spread = tolerances.pooled(
+                    entry.seed_sd[metric]
+                    for entry in baseline.entries.values()
+                    if entry.attack == case.attack
+                    and tolerances.slice_kind(entry.slice) == kind
+                    and metric in entry.seed_sd
+                )
+            chosen[metric] = tolerances.choose(
+                metric,
+                self.settings.explicit_tolerances(case.slice),
+                spread,
+                None if same_split else record.intervals.get(metric),
+                record.members,
+                default.for_metric(metric),
+            )
+        return chosen
+
+    # -- calibration --------------------------------------------------------
+
+    def seed_runs(self) -> list["PrivacyRun"]:
+        """Runs of the same profile under the other calibration seeds (created lazily)."""
+        if self._seed_runs is None:
+            self._seed_runs = []
+            for seed in self.settings.calibration_seeds[1:]:
+                settings = dataclasses.replace(
+                    self.settings,
+                    profile=self.profile.with_seed(seed),
+                    update_baselines=False,
+                    calibrate=0,
+                )
+                progress = self._progress
+                self._seed_runs.append(
+                    PrivacyRun(settings, None if progress is None else _prefixed(progress, seed))
+                )
+        return self._seed_runs
+
+    def _spread(self, case: Case, obtained: Mapping[str, float]) -> dict[str, float]:
+        """Seed-to-seed sd per metric when calibrating; else the baseline's, if still valid."""
+        if self.settings.calibrate >= 2:
+            values = {name: [value] for name, value in obtained.items()}
+            for run in self.seed_runs():
+                record = run.record(case)
+                if record is None:
+                    continue
+                for name in values:
+                    values[name].append(record.metric(name))
+            return {
+                name: tolerances.seed_sd(v) for name, v in values.items() if len(v) >= 2
+            }
+        previous = self._baselines.get(case.model)
+        if isinstance(previous, Baseline) and previous.profile_hash == self.profile.hash:
+            entry = previous.entries.get(case.entry_key)
+            if entry is not None:
+                return {k: v for k, v in entry.seed_sd.items() if k in obtained}
+        return {}
 
     def accountant_epsilon(self, model: str, epoch: int) -> float:
         """The DP model's epsilon after ``epoch`` epochs (its training must have run)."""
@@ -393,7 +491,7 @@ class PrivacyRun:
             other = self.record(Case(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
             if other is None:
                 raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {spec.compare_to}")
-            tolerance = self.settings.tolerance_for(ENTIRE_DATASET).auc
+            tolerance = self.settings.auc_tolerance()
             detail = f"{spec.compare_to}'s AUC {other.auc:.4f} + tolerance {tolerance:.4f}"
             obtained, limit = record.auc, other.auc + tolerance
         result = GuaranteeCheck(
@@ -484,6 +582,14 @@ class PrivacyRun:
                 if case_key(model, entry.epoch, entry.attack, entry.slice) in producible
             }
             merged = {**kept, **pending}
+            if self.settings.calibrate >= 2:
+                seeds = self.settings.calibration_seeds
+            elif isinstance(previous, Baseline) and previous.profile_hash == self.profile.hash:
+                seeds = previous.calibration_seeds
+            else:
+                seeds = ()
+            if not seeds:
+                merged = {k: dataclasses.replace(e, seed_sd={}) for k, e in merged.items()}
             new = Baseline(
                 profile=self.profile.name,
                 profile_hash=self.profile.hash,
@@ -492,6 +598,8 @@ class PrivacyRun:
                 data_source=self.data_source,
                 versions=self.versions,
                 entries=merged,
+                fingerprint=self.profile.fingerprint(),
+                calibration_seeds=seeds,
             )
             text = baselines.dumps(new)
             try:
@@ -514,3 +622,7 @@ class PrivacyRun:
                 baselines.write_atomic(path, text)
             self.changes.append(change)
         return self.changes
+
+
+def _prefixed(progress: Callable[[str], None], seed: int) -> Callable[[str], None]:
+    return lambda line: progress(f"seed {seed}: {line}")

@@ -158,6 +158,8 @@ def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
         learning_rate=profile.learning_rate,
         dp=spec.dp,
         batch_size=profile.batch_size,
+        filters=spec.filters or 32,
+        dense_units=spec.dense_units or 64,
     )
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)

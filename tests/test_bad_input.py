@@ -29,9 +29,11 @@ def write_baseline(project, text: str | None = None, **overrides) -> None:
         seed=SMOKE.seed,
         data_source="sklearn digits",
         versions=session.versions(),
+        fingerprint=SMOKE.fingerprint(),
         entries={
             "epoch1/threshold/entire_dataset": Entry(
-                1, "threshold", "entire_dataset", {"auc": 0.9, "attacker_advantage": 0.9}
+                1, "threshold", "entire_dataset",
+                {"auc": 0.9, "attacker_advantage": 0.9, "tpr_at_fpr_0.001": 0.9, "tpr_at_fpr_0.01": 0.9},
             )
         },
     )
@@ -50,12 +52,21 @@ GOOD = baselines.dumps(
     "content, overrides, message",
     [
         ("{", {}, "*baselines/smoke/2_layers.json: not valid JSON*Fix the file, or delete it and run pytest -m privacy --privacy-update-baselines*"),
-        (GOOD.replace('"schema": 1', '"schema": 2'), {}, "*2_layers.json: schema is 2, this version of privacy_checks reads schema 1*"),
+        (GOOD.replace('"schema": 2', '"schema": 1'), {}, "*2_layers.json: schema is 1, this version of privacy_checks reads schema 2*"),
+        (GOOD.replace('"entries": []', '"entries": [{"epoch": 1, "attack": "threshold", "slice": "entire_dataset", "auc": 0.5, "attacker_advantage": 0.1, "tpr_at_fpr_2": 0.1}]'),
+         {}, "*2_layers.json: entries[[]0] has unknown fields [[]'tpr_at_fpr_2']*"),
+        (GOOD.replace('"entries": []', '"entries": [{"epoch": 1, "attack": "threshold", "slice": "entire_dataset", "auc": 0.5, "attacker_advantage": 0.1, "seed_sd": {"auc": -0.1}}]'),
+         {}, "*2_layers.json: entries[[]0].seed_sd.auc is negative*"),
+        (GOOD.replace('"calibration_seeds": []', '"calibration_seeds": ["1234"]'),
+         {}, "*2_layers.json: calibration_seeds holds '1234', not an integer seed*"),
         (GOOD.replace('"entries": []', '"entries": [{"epoch": 1, "attack": "threshold", "slice": "entire_dataset", "auc": "high", "attacker_advantage": 0.1}]'),
          {}, "*2_layers.json: entries[[]0].auc is 'high', not a number*"),
         (GOOD.replace('"entries": []', '"entries": [{"epoch": 1, "attack": "threshold", "slice": "entire_dataset", "auc": Infinity, "attacker_advantage": 0.1}]'),
          {}, "*2_layers.json: entries[[]0].auc is inf, not a finite number*"),
-        (None, {"profile_hash": "0123456789abcdef"}, "*2_layers.json was recorded from profile hash 0123456789abcdef, but profile 'smoke' now hashes to*re-record*"),
+        (None, {"profile_hash": "0", "fingerprint": {**SMOKE.fingerprint(), "dataset": "cifar10"}},
+         "*2_layers.json was recorded on other data (dataset \"cifar10\" -> \"digits\"), so its numbers measure something else*re-record*"),
+        (None, {"data_source": "imagefolder:pets (10 train / 10 test images)"},
+         "*2_layers.json was recorded on other data (data source 'imagefolder:pets (10 train / 10 test images)' -> 'sklearn digits')*"),
         (None, {"profile": "digits"}, "*2_layers.json holds the baseline of profile 'digits', model '2_layers', not of profile 'smoke'*"),
         (None, {"model": "3_layers"}, "*holds the baseline of profile 'smoke', model '3_layers', not of profile 'smoke', model '2_layers'*"),
     ],
@@ -66,6 +77,7 @@ def test_bad_baseline_fails_its_checks_with_the_reason(project, content, overrid
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([message])
     assert "Traceback" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()  # the message, once
 
 
 def test_baseline_file_of_a_model_the_profile_lacks_is_reported(project):

@@ -121,13 +121,23 @@ def test_corrupt_baseline_fails_its_checks_naming_the_file(project):
     result.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json: not valid JSON*--privacy-update-baselines*"])
 
 
-def test_baseline_from_a_changed_profile_is_not_compared(project):
+def test_baseline_from_a_changed_setup_is_compared_and_the_change_named(project):
+    """Changing training is what the suite judges: compare, and say what changed."""
     run(project, "--privacy-update-baselines", "-k", "2_layers").assert_outcomes(passed=4)
     path = baseline_file(project)
-    path.write_text(path.read_text().replace('"profile_hash": "', '"profile_hash": "0'))
+    path.write_text(
+        path.read_text()
+        .replace('"profile_hash": "', '"profile_hash": "0')
+        .replace('"batch_size": 50', '"batch_size": 10')
+    )
     result = run(project, "-k", "2_layers")
-    result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(["*recorded from profile hash 0*the profile or its data source changed*re-record*"])
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        ["*2_layers.json was recorded from another setup (batch_size 10 -> 50): this run was compared with it*"]
+    )
+    seeded = run(project, "-k", "2_layers", "--privacy-seed=99", "--privacy-tolerance=auc=1,attacker_advantage=1,tpr=1")
+    seeded.assert_outcomes(passed=4)
+    seeded.stdout.fnmatch_lines(["*another setup (batch_size 10 -> 50; seed 1234 -> 99)*"])
 
 
 def test_header_progress_and_marker(project):
@@ -151,7 +161,10 @@ def test_header_progress_and_marker(project):
         (["--privacy-profile", "mnist"], "", "*--privacy-profile: unknown privacy profile 'mnist'; choose one of: cifar10, cifar10-quick, digits, smoke*"),
         ([], "privacy_profile = mnist", "*ini option privacy_profile: unknown privacy profile 'mnist'*"),
         (["--privacy-tolerance", "auc=lots"], "", "*'auc=lots': 'lots' is not a number*"),
-        ([], "privacy_class_tolerance = speed=1", "*ini option privacy_class_tolerance*METRIC in auc, attacker_advantage*"),
+        ([], "privacy_class_tolerance = speed=1", "*ini option privacy_class_tolerance*METRIC in auc, attacker_advantage, tpr*"),
+        (["--privacy-seed=x"], "", "*--privacy-seed: 'x' is not an integer seed*"),
+        ([], "privacy_seed = -1", "*ini option privacy_seed: '-1': a seed lies in 0..2147483647*"),
+        (["--privacy-calibrate=1"], "", "*'1': calibration needs a number of seeds, at least 2*"),
         (["--privacy-dataset=mnist"], "", "*unknown dataset 'mnist'; use digits, cifar10 or imagefolder:<dir>*"),
         ([], "privacy_dataset = imagefolder:", "*ini option privacy_dataset: imagefolder: needs a directory*"),
     ],

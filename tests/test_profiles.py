@@ -13,7 +13,7 @@ from privacy_checks.session import cases
 
 def test_hash_ignores_tolerances_and_text_but_not_what_is_measured():
     looser = dataclasses.replace(
-        DIGITS, description="x", tolerance=Tolerance(0.5, 0.5), class_tolerance=Tolerance(0.5, 0.5)
+        DIGITS, description="x", tolerance=Tolerance(0.5, 0.5, 0.5), class_tolerance=Tolerance(0.5, 0.5, 0.5)
     )
     assert looser.hash == DIGITS.hash
     for change in ({"seed": 1}, {"epochs": 201}, {"members": 150}, {"attacks": ("threshold",)}):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from privacy_checks import baselines, html_report, report
+from privacy_checks.tolerances import defaults
 from privacy_checks.profiles import SMOKE
 from privacy_checks.session import PrivacyRun, Settings, cases
 
@@ -24,9 +25,11 @@ def written(tmp_path_factory):
     comparisons = {}
     for i, case in enumerate(cases(SMOKE)):
         record = run.record(case)
-        obtained = {m: record.metric(m) for m in baselines.METRICS}
+        obtained = {m: record.metric(m) for m in SMOKE.metrics}
         expected = None if i == 1 else {m: v - (0.2 if i == 0 else 0.0) for m, v in obtained.items()}
-        comparisons[case.key] = baselines.compare(case.key, obtained, expected, SMOKE.tolerance)
+        comparisons[case.key] = baselines.compare(
+            case.key, obtained, expected, defaults(SMOKE, case.slice), record.intervals
+        )
     measured = report.Measured(SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
     paths = report.write_report(directory, measured)
     return directory / "index.html", comparisons, paths
@@ -34,7 +37,7 @@ def written(tmp_path_factory):
 
 def test_failures_come_first():
     compare = baselines.compare
-    tolerance = SMOKE.tolerance
+    tolerance = defaults(SMOKE, "entire_dataset")
     comparisons = {
         "m/epoch1/threshold/entire_dataset": compare("k", {"auc": 0.5, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
         "m/epoch2/threshold/entire_dataset": compare("k", {"auc": 0.9, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
@@ -51,7 +54,7 @@ def test_page_is_self_contained_and_lists_every_check(written):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the page must fetch nothing"
     # TF Privacy's two plots, ROC curves and accuracy (smoke has no class slices to plot)
     assert html.count('<img src="data:image/png;base64,') == 4
-    assert html.count("<tr id=") == 2 * len(comparisons)
+    assert html.count("<tr id=") == len(SMOKE.metrics) * len(comparisons)
     first_row = re.search(r'<tr id="([^"]+)" class="(\w+)"', html)
     assert first_row.group(2) == "regressed"
     assert first_row.group(1) == "2_layers-epoch1-threshold-entire_dataset-attacker_advantage"
@@ -71,7 +74,7 @@ def test_page_renders_in_headless_chromium(written, tmp_path):
     ).stdout
     assert 'data-ready="yes"' in dom, "the page's script did not run to its end"
     assert 'data-images-decoded="4"' in dom, "every embedded figure decodes"
-    assert len(re.findall(r"<tr id=", dom)) == 2 * len(comparisons)
+    assert len(re.findall(r"<tr id=", dom)) == len(SMOKE.metrics) * len(comparisons)
     assert "1 regressed" in dom and "1 missing" in dom
 
     shot = tmp_path / "page.png"

@@ -1,0 +1,158 @@
+"""Verdicts you can trust: TPR at low FPR, bootstrap intervals, calibrated tolerances."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+
+from privacy_checks import metrics, tolerances
+from privacy_checks.profiles import DIGITS, SMOKE, fingerprint_changes
+from privacy_pytester import run
+
+FPRS = (0.001, 0.01)
+
+
+def scores(n_in: int, n_out: int, shift: float, seed: int = 0, decimals: int | None = None):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(shift, 1, n_in), rng.normal(0, 1, n_out)
+    return (np.round(a, decimals), np.round(b, decimals)) if decimals is not None else (a, b)
+
+
+@pytest.mark.parametrize("n_in, n_out, decimals", [(200, 1597, None), (20, 160, 1), (500, 500, 0)])
+def test_point_metrics_agree_with_scikit_learn_and_tf_privacy_definitions(n_in, n_out, decimals):
+    a, b = scores(n_in, n_out, 0.4, decimals=decimals)
+    labels, joined = np.r_[np.ones(n_in), np.zeros(n_out)], np.r_[a, b]
+    fpr, tpr, _ = sk.roc_curve(labels, joined, drop_intermediate=False)
+    found = metrics.point_metrics(a, b, FPRS)
+    assert found["auc"] == pytest.approx(sk.roc_auc_score(labels, joined), abs=1e-12)
+    assert found["attacker_advantage"] == pytest.approx(np.max(np.abs(tpr - fpr)), abs=1e-12)
+    for target in FPRS:
+        assert found[metrics.tpr_metric(target)] == pytest.approx(tpr[fpr <= target].max(), abs=1e-12)
+
+
+def test_tpr_at_low_fpr_sees_a_few_certain_members_that_auc_hides():
+    """Carlini et al.'s point: 5% of members exposed barely moves AUC, but TPR@0.1% jumps."""
+    a, b = scores(1000, 1000, 0.0, seed=1)
+    exposed = a.copy()
+    exposed[:50] = 10.0  # 5% of members with unmistakable scores
+    before, after = metrics.point_metrics(a, b, FPRS), metrics.point_metrics(exposed, b, FPRS)
+    assert after["auc"] - before["auc"] < 0.05
+    assert after["tpr_at_fpr_0.001"] >= 0.05 > before["tpr_at_fpr_0.001"] + 0.03
+
+
+def test_bootstrap_is_seeded_covers_the_estimate_and_narrows_with_more_data():
+    small, large = scores(100, 100, 0.5), scores(5000, 5000, 0.5)
+    first = metrics.bootstrap_intervals(*small, FPRS, seed=3)
+    assert first == metrics.bootstrap_intervals(*small, FPRS, seed=3)
+    assert first != metrics.bootstrap_intervals(*small, FPRS, seed=4)
+    point = metrics.point_metrics(*small, FPRS)
+    for name, (lo, hi) in first.items():
+        assert lo <= point[name] <= hi, name
+    wide = first["auc"][1] - first["auc"][0]
+    narrow = np.subtract(*reversed(metrics.bootstrap_intervals(*large, FPRS, seed=3)["auc"]))
+    assert narrow < wide / 4  # 50x the data: about 7x narrower
+
+
+def test_bootstrap_interval_has_roughly_its_nominal_coverage():
+    """Over independent evaluation sets, the 95% AUC interval holds the true AUC most times."""
+    true_auc = 0.6102  # of N(0.4, 1) vs N(0, 1): Phi(0.4 / sqrt(2))
+    covered = 0
+    for seed in range(40):
+        lo, hi = metrics.bootstrap_intervals(*scores(300, 300, 0.4, seed=seed), FPRS, seed=seed)["auc"]
+        covered += lo <= true_auc <= hi
+    assert covered >= 33  # 95% nominal; binomial(40, 0.95) falls below 34 about 5% of the time
+
+
+def test_metric_names_round_trip_and_reject_other_names():
+    assert metrics.tpr_metric(0.001) == "tpr_at_fpr_0.001"
+    assert metrics.metric_fpr("tpr_at_fpr_0.01") == 0.01
+    for name in ("auc", "tpr_at_fpr_2", "tpr_at_fpr_x", "tpr_at_fpr_0.0100"):
+        assert metrics.metric_fpr(name) is None
+
+
+def test_profiles_reject_bad_fprs():
+    import dataclasses
+
+    with pytest.raises(ValueError, match=r"fpr 1.5 must lie in \(0, 1\)"):
+        dataclasses.replace(SMOKE, fprs=(1.5,))
+    with pytest.raises(ValueError, match="repeat a value"):
+        dataclasses.replace(SMOKE, fprs=(0.01, 0.01))
+
+
+def test_tolerance_precedence_explicit_then_calibrated_then_profile():
+    args = dict(pooled_seed_sd=0.01, interval=None, members=200, default=0.03)
+    assert tolerances.choose("auc", {"auc": 0.2}, **args).source == "explicit"
+    calibrated = tolerances.choose("auc", {"tpr": 0.2}, **args)
+    assert (calibrated.source, calibrated.sigma) == ("calibrated", 0.01)
+    assert calibrated.value == pytest.approx(4 * math.sqrt(2) * 0.01)
+    other_split = tolerances.choose("auc", {}, **{**args, "interval": (0.5, 0.54)})
+    boot_sd = 0.04 / (2 * 1.959964)
+    assert other_split.sigma == pytest.approx(math.hypot(0.01, boot_sd), rel=1e-5)
+    assert tolerances.choose("tpr_at_fpr_0.01", {"tpr": 0.2}, **args).value == 0.2
+    uncalibrated = tolerances.choose("auc", {}, None, (0.5, 0.54), 200, 0.03)
+    assert (uncalibrated.value, uncalibrated.source) == (0.03, "profile")
+
+
+def test_calibrated_tolerance_has_a_floor_of_one_member():
+    assert tolerances.calibrated("tpr_at_fpr_0.001", 0.0, (0.0, 0.0), members=20).value == 0.05
+    assert tolerances.calibrated("auc", 0.0, None, members=20).value == tolerances.FLOOR
+
+
+def test_seed_spread_and_pooling():
+    assert tolerances.seed_sd([0.5, 0.52, 0.54]) == pytest.approx(0.02)
+    assert tolerances.pooled([0.03, 0.04]) == pytest.approx(math.sqrt((0.0009 + 0.0016) / 2))
+    assert tolerances.pooled([]) is None
+    with pytest.raises(ValueError):
+        tolerances.seed_sd([0.5])
+
+
+def test_fingerprint_changes_name_fields_and_models():
+    import dataclasses
+
+    from privacy_checks.power import fewer_members, wider
+
+    old = DIGITS.fingerprint()
+    assert fingerprint_changes(old, old) == []
+    assert fingerprint_changes(old, fewer_members(DIGITS).fingerprint()) == ["members 200 -> 50"]
+    changed = fingerprint_changes(old, wider(DIGITS).fingerprint())
+    assert "2_layers.filters unset -> 128" in changed and "3_layers.dense_units unset -> 256" in changed
+    fewer_models = dataclasses.replace(DIGITS, models=DIGITS.models[:1])
+    assert fingerprint_changes(old, fewer_models.fingerprint()) == [
+        "model 3_layers removed",
+        "model dp_2_layers removed",
+    ]
+
+
+def test_calibration_records_the_spread_and_tolerances_follow_it(project):
+    result = run(project, "--privacy-calibrate=3", "-k", "2_layers")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["privacy: profile smoke*(calibrate over 3 seeds)*", "*seed 1236: 2_layers: epoch 3/3*"])
+    path = project.path / "baselines" / "smoke" / "2_layers.json"
+    stored = json.loads(path.read_text())
+    assert stored["calibration_seeds"] == [1234, 1235, 1236]
+    assert all(set(entry["seed_sd"]) == {"auc", "attacker_advantage", "tpr_at_fpr_0.001", "tpr_at_fpr_0.01"}
+               for entry in stored["entries"])
+    assert any(entry["seed_sd"]["auc"] > 0 for entry in stored["entries"])
+
+    run(project, "-k", "2_layers").assert_outcomes(passed=4)
+    results = json.loads((project.path / "privacy-report" / "results.json").read_text())
+    checked = [r for r in results["results"] if "tolerance_source" in r]
+    assert checked and all(set(r["tolerance_source"].values()) == {"calibrated"} for r in checked)
+    assert all(r["ci95"]["auc"][0] <= r["auc"] <= r["ci95"]["auc"][1] for r in checked)
+
+    explicit = run(project, "-k", "2_layers", "--privacy-tolerance=auc=0.5")
+    explicit.assert_outcomes(passed=4)
+    results = json.loads((project.path / "privacy-report" / "results.json").read_text())
+    sources = [r["tolerance_source"] for r in results["results"] if "tolerance_source" in r]
+    assert all(s["auc"] == "explicit" and s["attacker_advantage"] == "calibrated" for s in sources)
+
+    before = path.read_text()
+    run(project, "-k", "2_layers", "--privacy-update-baselines").assert_outcomes(passed=4)
+    assert path.read_text() == before  # same setup: the spread is kept
+    run(project, "-k", "2_layers", "--privacy-update-baselines", "--privacy-seed=7").assert_outcomes(passed=4)
+    reseeded = json.loads(path.read_text())
+    assert reseeded["calibration_seeds"] == [] and all("seed_sd" not in e for e in reseeded["entries"])
