@@ -15,6 +15,7 @@ import shutil
 import pytest
 
 from privacy_checks import power
+from privacy_checks.profiles import PROFILES
 from privacy_checks.session import Settings
 
 SEEDS = (2001, 2002, 2003)
@@ -22,11 +23,21 @@ CALIBRATION_SEEDS = 5
 
 CONFTEST = """
 from privacy_checks import power
+from privacy_checks.profiles import PROFILES
 from privacy_checks.profiles import register_profile
 
 pytest_plugins = ["privacy_checks.plugin"]
 register_profile({change}, replace=True)
 """
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_profiles():
+    """The inner runs register ``digits-study`` in this process; later tests must not see it."""
+    before = dict(PROFILES)
+    yield
+    PROFILES.clear()
+    PROFILES.update(before)
 
 
 @pytest.fixture(scope="module")
