@@ -174,7 +174,6 @@ def _record(snapshot: Snapshot, result, profile: Profile) -> AttackRecord:
     slice_ = slice_name(result.slice_spec)
     attack = short_attack_name(result.attack_type)
     scores_in, scores_out = result.membership_scores_train, result.membership_scores_test
-    points = metrics.point_metrics(scores_in, scores_out, profile.fprs)
     intervals = metrics.bootstrap_intervals(
         scores_in,
         scores_out,
@@ -197,6 +196,6 @@ def _record(snapshot: Snapshot, result, profile: Profile) -> AttackRecord:
         members=int(result.data_size.ntrain),
         non_members=int(result.data_size.ntest),
         epsilon_lower_bound=bound,
-        tpr_at_fpr={metrics.tpr_metric(fpr): points[metrics.tpr_metric(fpr)] for fpr in profile.fprs},
+        tpr_at_fpr=metrics.tpr_at_fprs(scores_in, scores_out, profile.fprs),
         intervals=intervals,
     )

@@ -113,6 +113,14 @@ def point_metrics(
     return {name: float(values[0]) for name, values in _metrics(fpr[None], tpr[None], fprs).items()}
 
 
+def tpr_at_fprs(
+    scores_in: np.ndarray, scores_out: np.ndarray, fprs: Sequence[float]
+) -> dict[str, float]:
+    """Only the TPR metrics (AUC and advantage come from TF Privacy's own curve)."""
+    found = point_metrics(scores_in, scores_out, fprs)
+    return {tpr_metric(fpr): found[tpr_metric(fpr)] for fpr in fprs}
+
+
 def bootstrap_intervals(
     scores_in: np.ndarray,
     scores_out: np.ndarray,

@@ -294,16 +294,19 @@ class Profile:
 DATA_FIELDS: tuple[str, ...] = ("dataset", "num_classes", "input_shape")
 
 
+def split_seed_of(fingerprint: Mapping[str, Any]) -> Any:
+    """The member split's seed a fingerprint records (it leaves out the default: ``seed``)."""
+    return fingerprint.get("split_seed", fingerprint.get("seed"))
+
+
 def fingerprint_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """What differs between two fingerprints, as short lines: ``epochs 200 -> 600``."""
 
     def show(value: Any) -> str:
         return "unset" if value is None else json.dumps(value)
 
-    def explicit_split(fields: Mapping[str, Any]) -> dict[str, Any]:
-        return {**fields, "split_seed": fields.get("split_seed", fields.get("seed"))}
-
-    old, new = explicit_split(old), explicit_split(new)
+    old = {**old, "split_seed": split_seed_of(old)}
+    new = {**new, "split_seed": split_seed_of(new)}
 
     found = [
         f"{key} {show(old.get(key))} -> {show(new.get(key))}"

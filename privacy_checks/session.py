@@ -24,7 +24,13 @@ from privacy_checks import accounting, baselines, cache, tolerances
 from privacy_checks.attacks import AttackRecord, Evaluation, case_key, evaluate
 from privacy_checks.baselines import Baseline, BaselineError, Comparison, Entry, Status
 from privacy_checks.datasets import Dataset, load
-from privacy_checks.profiles import DATA_FIELDS, ENTIRE_DATASET, Profile, fingerprint_changes
+from privacy_checks.profiles import (
+    DATA_FIELDS,
+    ENTIRE_DATASET,
+    Profile,
+    fingerprint_changes,
+    split_seed_of,
+)
 from privacy_checks.tolerances import MetricTolerance
 from privacy_checks.training import Snapshot, TrainingRun, train
 
@@ -196,6 +202,7 @@ class PrivacyRun:
         #: Per model: how the baseline's setup differs from this run's (compared anyway).
         self.setup_changes: dict[str, list[str]] = {}
         self._seed_runs: list[PrivacyRun] | None = None
+        self._spreads: dict[str, dict[tuple[str, str, str], float]] = {}
 
     # -- measuring ----------------------------------------------------------
 
@@ -399,24 +406,20 @@ class PrivacyRun:
         default = self.profile.tolerance_for(case.slice)
         kind = tolerances.slice_kind(case.slice)
         # Evaluation-set noise cancels when both runs measure the same members.
-        same_split = baseline is not None and self.profile.data_seed == baseline.fingerprint.get(
-            "split_seed", baseline.fingerprint.get("seed")
+        same_split = baseline is not None and self.profile.data_seed == split_seed_of(
+            baseline.fingerprint
         )
+        spreads = {}
+        if baseline is not None and baseline.calibration_seeds:
+            if case.model not in self._spreads:  # pooled once per baseline, not per check
+                self._spreads[case.model] = tolerances.pooled_spreads(baseline.entries.values())
+            spreads = self._spreads[case.model]
         chosen = {}
         for metric in self.profile.metrics:
-            spread = None
-            if baseline is not None and baseline.calibration_seeds:
-                spread = tolerances.pooled(
-                    entry.seed_sd[metric]
-                    for entry in baseline.entries.values()
-                    if entry.attack == case.attack
-                    and tolerances.slice_kind(entry.slice) == kind
-                    and metric in entry.seed_sd
-                )
             chosen[metric] = tolerances.choose(
                 metric,
                 self.settings.explicit_tolerances(case.slice),
-                spread,
+                spreads.get((case.attack, kind, metric)),
                 None if same_split else record.intervals.get(metric),
                 record.members,
                 default.for_metric(metric),

@@ -40,10 +40,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from privacy_checks.metrics import interval_sd, metric_fpr
 from privacy_checks.profiles import ENTIRE_DATASET, Profile
+
+if TYPE_CHECKING:
+    from privacy_checks.baselines import Entry
 
 Z = 4.0
 FLOOR = 0.005
@@ -81,6 +84,15 @@ def pooled(spreads: Iterable[float]) -> float | None:
     """Root mean square of per-entry standard deviations (pooled variance)."""
     values = list(spreads)
     return math.sqrt(sum(v * v for v in values) / len(values)) if values else None
+
+
+def pooled_spreads(entries: Iterable["Entry"]) -> dict[tuple[str, str, str], float]:
+    """Pooled seed sd per (attack, slice kind, metric) of one baseline's entries."""
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for entry in entries:
+        for metric, sd in entry.seed_sd.items():
+            groups.setdefault((entry.attack, slice_kind(entry.slice), metric), []).append(sd)
+    return {group: pooled(values) for group, values in groups.items()}
 
 
 def floor(metric: str, members: int) -> float:
