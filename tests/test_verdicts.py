@@ -156,3 +156,36 @@ def test_calibration_records_the_spread_and_tolerances_follow_it(project):
     run(project, "-k", "2_layers", "--privacy-update-baselines", "--privacy-seed=7").assert_outcomes(passed=4)
     reseeded = json.loads(path.read_text())
     assert reseeded["calibration_seeds"] == [] and all("seed_sd" not in e for e in reseeded["entries"])
+
+
+def test_another_seed_keeps_the_members_and_changes_training():
+    """Baseline and reseeded run must measure the same examples (evaluation noise cancels)."""
+    import numpy as np
+
+    from privacy_checks import datasets
+    from privacy_checks.profiles import derive_seed
+
+    reseeded = DIGITS.with_seed(2001)
+    assert reseeded.data_seed == DIGITS.seed and reseeded.seed == 2001
+    a, b = datasets.load(DIGITS), datasets.load(reseeded)
+    assert np.array_equal(a.x_members, b.x_members) and np.array_equal(a.y_non_members, b.y_non_members)
+    assert derive_seed(reseeded.seed, "train", "2_layers") != derive_seed(DIGITS.seed, "train", "2_layers")
+
+
+def test_replace_redefines_a_projects_profile_but_never_a_built_in():
+    import dataclasses
+
+    from privacy_checks.profiles import PROFILES, register_profile
+
+    before = dict(PROFILES)
+    try:
+        mine = register_profile(dataclasses.replace(SMOKE, name="mine"))
+        with pytest.raises(ValueError, match="pass replace=True"):
+            register_profile(dataclasses.replace(mine, epochs=2, report_epochs=(1, 2)))
+        changed = register_profile(dataclasses.replace(mine, epochs=2, report_epochs=(1, 2)), replace=True)
+        assert PROFILES["mine"] == changed
+        with pytest.raises(ValueError, match="built-in profiles cannot be redefined"):
+            register_profile(dataclasses.replace(SMOKE, epochs=2, report_epochs=(1, 2)), replace=True)
+    finally:
+        PROFILES.clear()
+        PROFILES.update(before)
