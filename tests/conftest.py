@@ -37,3 +37,25 @@ def project(pytester: pytest.Pytester, _heavy_modules_stay_loaded) -> pytest.Pyt
     pytester.makeini("[pytest]\nprivacy_profile = smoke\n")
     pytester.makepyfile(test_suite=SUITE)
     return pytester
+
+
+@pytest.fixture
+def nan_model(monkeypatch):
+    """Every model trained in the test outputs NaN logits: a diverged training on any CPU.
+
+    (A huge learning rate made the loss non-finite on some CPUs only.)
+    """
+    import tensorflow as tf
+
+    from privacy_checks import training
+
+    honest = training.small_cnn
+
+    def diverging(*args, **kwargs):
+        model = honest(*args, **kwargs)
+        logits = tf.keras.layers.Lambda(lambda x: x * float("nan"))(model.output)
+        broken = tf.keras.Model(model.input, logits)
+        broken.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"])
+        return broken
+
+    monkeypatch.setattr(training, "small_cnn", diverging)

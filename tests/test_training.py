@@ -50,8 +50,6 @@ def test_snapshot_metrics_match_its_logits(smoke_runs):
     assert snapshot.train_accuracy > 0.2  # it learned something in 3 epochs
 
 
-def test_diverged_training_is_reported_not_attacked():
-    data = datasets.load(SMOKE)
-    profile = dataclasses.replace(SMOKE, learning_rate=1e30)
+def test_diverged_training_is_reported_not_attacked(nan_model):
     with pytest.raises(training.TrainingDiverged, match="diverged at epoch 1"):
-        training.train(profile, SMOKE.models[0], data)
+        training.train(SMOKE, SMOKE.models[0], datasets.load(SMOKE))
