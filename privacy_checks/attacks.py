@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 import numpy as np
 
 from privacy_checks import metrics
-from privacy_checks.accounting import epsilon_lower_bound, variant_label
+from privacy_checks.accounting import bound_delta, epsilon_lower_bound, guarantee_alpha, variant_label
 from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, Profile, class_slice, derive_seed
 from privacy_checks.training import Snapshot
 
@@ -40,8 +40,9 @@ class AttackRecord:
     ppv: float
     members: int
     non_members: int
-    #: Clopper-Pearson epsilon lower bound (see :mod:`privacy_checks.accounting`);
-    #: computed on the entire dataset only, where a DP guarantee is checked.
+    #: Epsilon lower bound at the profile's guarantee confidence and the model's
+    #: delta (see :mod:`privacy_checks.accounting`); computed on the entire
+    #: dataset only, where a DP guarantee is checked.
     epsilon_lower_bound: float | None = None
     #: TPR at each of the profile's FPRs, by metric name (``tpr_at_fpr_0.001``).
     tpr_at_fpr: Mapping[str, float] = dataclasses.field(default_factory=dict)
@@ -181,7 +182,13 @@ def _record(snapshot: Snapshot, result, profile: Profile) -> AttackRecord:
         seed=derive_seed(profile.seed, "bootstrap", snapshot.model, snapshot.epoch, attack, slice_),
     )
     bound = (
-        epsilon_lower_bound(result.membership_scores_train, result.membership_scores_test)
+        epsilon_lower_bound(
+            scores_in,
+            scores_out,
+            alpha=guarantee_alpha(profile),
+            delta=bound_delta(profile.model(snapshot.model)),
+            seed=derive_seed(profile.seed, "epsilon", snapshot.model, snapshot.epoch, attack),
+        )
         if slice_ == ENTIRE_DATASET
         else None
     )

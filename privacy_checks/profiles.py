@@ -47,6 +47,10 @@ DEFAULT_FPRS: tuple[float, ...] = (0.001, 0.01)
 
 ENTIRE_DATASET = "entire_dataset"
 
+#: DP-SGD's delta unless a model says otherwise, and the delta at which the
+#: epsilon lower bounds of non-private models are stated.
+DEFAULT_DELTA = 1e-5
+
 
 DATASET_KINDS: tuple[str, ...] = ("digits", "cifar10", "imagefolder")
 
@@ -100,7 +104,7 @@ class DPSGD:
     #: Noisy, clipped gradients want larger steps than the non-private model's.
     learning_rate: float
     #: Below 1 / members: the chance that the guarantee fails outright.
-    delta: float = 1e-5
+    delta: float = DEFAULT_DELTA
 
     def problems(self) -> list[str]:
         found = []
