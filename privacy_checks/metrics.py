@@ -15,6 +15,20 @@ metric moves because the evaluation set is finite, not how much it moves
 when the model or the attack is retrained (that is the seed-to-seed spread
 that calibration measures). Scores are sorted once; each resample is a vector
 of counts, so a resample costs one cumulative sum instead of a sort.
+
+AUC and TPR at low FPR get percentile intervals. Attacker advantage does not:
+it is a maximum over thresholds, and re-maximising on every resample picks
+up the resample's noise, so the replicates sit above the estimate (on a
+slice with little signal, often all of them: the interval then excluded the
+measured value itself). Its interval resamples |TPR - FPR| at the threshold
+the attack chose on the real scores, which measures the same evaluation-set
+noise without that upward bias. The percentile, basic and BCa intervals
+cannot help there: each takes its ends from replicates that all lie above
+the estimate. Coverage, measured on Gaussian scores with a known shift
+(``tests/test_metrics.py``): 200 members, 1,600 non-members, shift 0.5-2:
+AUC 93-95 %, advantage 91-92 % (percentile: 80-86 %), TPR at 1 % FPR
+95-96 %. With 20 members every interval undercovers (advantage 80-85 %,
+TPR at 1 % FPR as low as 47 %): a 20-member slice resolves little.
 """
 
 from __future__ import annotations
@@ -129,15 +143,24 @@ def bootstrap_intervals(
     resamples: int = BOOTSTRAP_RESAMPLES,
     confidence: float = CONFIDENCE,
 ) -> dict[str, tuple[float, float]]:
-    """Percentile bootstrap interval of every metric, members and non-members resampled apart."""
+    """Bootstrap interval of every metric, members and non-members resampled apart.
+
+    Percentile intervals, except attacker advantage: resampled at the
+    threshold chosen on the real scores (see the module's docstring).
+    """
     rng = np.random.default_rng(seed)
     curves = _Curves(scores_in, scores_out)
+    fpr, tpr = curves(np.ones((1, curves.n_in), np.int64), np.ones((1, curves.n_out), np.int64))
+    chosen = int(np.argmax(np.abs(tpr[0] - fpr[0])))  # the attack's advantage threshold
     samples: dict[str, list[np.ndarray]] = {}
     for start in range(0, resamples, _CHUNK):
         block = min(_CHUNK, resamples - start)
         counts_in = _resample_counts(rng, curves.n_in, block)
         counts_out = _resample_counts(rng, curves.n_out, block)
-        for name, values in _metrics(*curves(counts_in, counts_out), fprs).items():
+        fpr, tpr = curves(counts_in, counts_out)
+        found = _metrics(fpr, tpr, fprs)
+        found[ADVANTAGE] = np.abs(tpr[:, chosen] - fpr[:, chosen])
+        for name, values in found.items():
             samples.setdefault(name, []).append(values)
     tail = (1 - confidence) / 2 * 100
     return {
