@@ -383,24 +383,28 @@ def failure_message(run: PrivacyRun, case: Case, comparison: Comparison) -> str:
 
 
 def guarantee_message(check: GuaranteeCheck) -> str:
-    """Why a DP model's guarantee check failed, and where to look."""
+    """Why a DP model's guarantee check failed, at what confidence, and where to look."""
     where = f"{check.model} at epoch {check.epoch}, {check.attack} attack, slice entire_dataset"
+    confidence = (
+        f"confidence {1 - check.alpha:.6g} for this check; the {check.family} guarantee checks "
+        f"of this run together err with probability at most {check.alpha * check.family:.3g}"
+    )
     if check.check == EPSILON:
         return (
             f"DP guarantee broken: {where}: the measured epsilon lower bound "
-            f"{check.obtained:.3f} (95% confidence, Clopper-Pearson) exceeds "
-            f"{check.detail} = {check.limit:.3f}.\n"
-            "No training with that guarantee lets an attacker do this well. Check that the "
-            "model trains with TF Privacy's DP optimizer with the profile's noise multiplier "
-            "and clip, on a per-example loss (reduction NONE), and that members, batch size "
-            "and epochs are what the accountant was told. An update of the baselines does "
-            "not accept this."
+            f"{check.obtained:.3f} exceeds {check.detail} = {check.limit:.3f}.\n"
+            f"The bound ({confidence}) uses a threshold chosen on part of the attack's scores "
+            "and Clopper-Pearson bounds on the rest (median of 9 such splits). No training with that guarantee "
+            "lets an attacker do this well. Check that the model trains with TF Privacy's DP "
+            "optimizer with the profile's noise multiplier and clip, on a per-example loss "
+            "(reduction NONE), and that members, batch size and epochs are what the accountant "
+            "was told. An update of the baselines does not accept this."
         )
     return (
         f"DP model leaks more than the non-private one: {where}: AUC {check.obtained:.4f} "
-        f"exceeds {check.detail} = {check.limit:.4f}.\n"
-        "DP-SGD that works lowers membership inference; check the DP training, or raise "
-        "--privacy-tolerance if this epoch is known to be noise."
+        f"exceeds {check.detail} = {check.limit:.4f} ({confidence}).\n"
+        "DP-SGD that works lowers membership inference; check the DP training, or set "
+        "--privacy-tolerance=auc=X if this epoch is known to be noise."
     )
 
 

@@ -145,6 +145,9 @@ def results_document(measured: Measured) -> dict:
                 "obtained": _round(check.obtained),
                 "limit": _round(check.limit),
                 "limit_is": check.detail,
+                "alpha": check.alpha,
+                "checks_sharing_the_budget": check.family,
+                "at_chance": check.at_chance,
                 "verdict": "passed" if check.passed else "failed",
             }
             for check in sorted(

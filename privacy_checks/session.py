@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import math
 import platform
 import time
+from statistics import NormalDist
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
@@ -24,6 +26,7 @@ from privacy_checks import accounting, baselines, cache, tolerances
 from privacy_checks.attacks import AttackRecord, Evaluation, case_key, evaluate
 from privacy_checks.baselines import Baseline, BaselineError, Comparison, Entry, Status
 from privacy_checks.datasets import Dataset, load
+from privacy_checks.metrics import interval_sd
 from privacy_checks.profiles import (
     DATA_FIELDS,
     ENTIRE_DATASET,
@@ -123,10 +126,16 @@ class GuaranteeCheck:
     obtained: float
     limit: float
     detail: str  #: what ``limit`` is, for the failure message and the report
+    #: The error this check may have, and how many guarantee checks share the run's budget.
+    alpha: float = 0.0
+    family: int = 1
+    #: The attack tells members from non-members no better than chance on both models:
+    #: a comparison of noise, which passes whatever the two AUCs are.
+    at_chance: bool = False
 
     @property
     def passed(self) -> bool:
-        return self.obtained <= self.limit
+        return self.at_chance or self.obtained <= self.limit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,10 +157,6 @@ class Settings:
 
     def explicit_tolerances(self, slice_name: str) -> Mapping[str, float]:
         return self.tolerance if slice_name == ENTIRE_DATASET else self.class_tolerance
-
-    def auc_tolerance(self) -> float:
-        """The entire-dataset AUC tolerance, explicit or the profile's (DP comparisons)."""
-        return self.tolerance.get("auc", self.profile.tolerance.auc)
 
     @property
     def calibration_seeds(self) -> tuple[int, ...]:
@@ -203,6 +208,7 @@ class PrivacyRun:
         self.setup_changes: dict[str, list[str]] = {}
         self._seed_runs: list[PrivacyRun] | None = None
         self._spreads: dict[str, dict[tuple[str, str, str], float]] = {}
+        self._dispersions: dict[tuple, float] = {}
 
     # -- measuring ----------------------------------------------------------
 
@@ -388,7 +394,7 @@ class PrivacyRun:
         obtained = {name: record.metric(name) for name in self.profile.metrics}
         expected = self._expected(case)
         comparison = baselines.compare(
-            case.key, obtained, expected, self._tolerances(case, record), record.intervals
+            case.key, obtained, expected, self._tolerances(case, record, expected), record.intervals
         )
         self.comparisons[case.key] = comparison
         if self.settings.update_baselines:
@@ -397,7 +403,9 @@ class PrivacyRun:
             )
         return comparison
 
-    def _tolerances(self, case: Case, record: AttackRecord) -> dict[str, MetricTolerance]:
+    def _tolerances(
+        self, case: Case, record: AttackRecord, expected: Mapping[str, float] | None
+    ) -> dict[str, MetricTolerance]:
         """Each metric's tolerance: explicit, calibrated from the baseline, or the profile's."""
         try:
             baseline = None if self.settings.update_baselines else self.baseline(case.model)
@@ -409,11 +417,13 @@ class PrivacyRun:
         same_split = baseline is not None and self.profile.data_seed == split_seed_of(
             baseline.fingerprint
         )
-        spreads = {}
-        if baseline is not None and baseline.calibration_seeds:
-            if case.model not in self._spreads:  # pooled once per baseline, not per check
-                self._spreads[case.model] = tolerances.pooled_spreads(baseline.entries.values())
-            spreads = self._spreads[case.model]
+        spreads = self._pooled_spreads(case.model, baseline)
+        expected = expected or {}
+        baseline_members = record.members
+        if baseline is not None:
+            recorded, now = baseline.fingerprint.get("members"), self.profile.members
+            if isinstance(recorded, int) and now and recorded != now:
+                baseline_members = max(1, round(record.members * recorded / now))
         chosen = {}
         for metric in self.profile.metrics:
             chosen[metric] = tolerances.choose(
@@ -423,8 +433,37 @@ class PrivacyRun:
                 None if same_split else record.intervals.get(metric),
                 record.members,
                 default.for_metric(metric),
+                baseline=expected.get(metric),
+                baseline_members=baseline_members,
+                count_dispersion=self._dispersion(case, baseline, metric, record.members),
             )
         return chosen
+
+    def _pooled_spreads(
+        self, model: str, baseline: Baseline | None
+    ) -> dict[tuple[str, str, str], float]:
+        """The calibrated baseline's seed spread per group, pooled once per baseline."""
+        if baseline is None or not baseline.calibration_seeds:
+            return {}
+        if model not in self._spreads:
+            self._spreads[model] = tolerances.pooled_spreads(baseline.entries.values())
+        return self._spreads[model]
+
+    def _dispersion(self, case: Case, baseline: Baseline | None, metric: str, members: int) -> float:
+        """A TPR's count dispersion over the calibration seeds of its group (1 if uncalibrated)."""
+        if baseline is None or not baseline.calibration_seeds or tolerances.metric_fpr(metric) is None:
+            return 1.0
+        kind = tolerances.slice_kind(case.slice)
+        key = (case.model, case.attack, kind, metric, members)
+        if key not in self._dispersions:
+            group = [
+                e for e in baseline.entries.values()
+                if e.attack == case.attack and tolerances.slice_kind(e.slice) == kind and metric in e.seed_sd
+            ]
+            self._dispersions[key] = tolerances.dispersion(
+                {e.key: e.metrics[metric] for e in group}, {e.key: e.seed_sd[metric] for e in group}, members
+            )
+        return self._dispersions[key]
 
     # -- calibration --------------------------------------------------------
 
@@ -474,11 +513,18 @@ class PrivacyRun:
         return accounting.epsilon(spec.dp, members, self.profile.batch_size, epoch)
 
     def check_guarantee(self, case: Case) -> GuaranteeCheck:
-        """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
+        """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict.
+
+        Both kinds share one family-wise error budget per run
+        (:data:`accounting.FAMILY_ALPHA`, Bonferroni over the profile's guarantee checks).
+        """
         spec = self.profile.model(case.model)
         record = self.record(case)
         if record is None:
             raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {case.model}'s entire dataset")
+        alpha = accounting.guarantee_alpha(self.profile)
+        checks = accounting.guarantee_checks(self.profile)
+        at_chance = False
         if case.check == EPSILON:
             if record.epsilon_lower_bound is None:
                 raise CheckFailed(f"the {case.attack} attack gave no membership scores to bound epsilon with")
@@ -494,14 +540,50 @@ class PrivacyRun:
             other = self.record(Case(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
             if other is None:
                 raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {spec.compare_to}")
-            tolerance = self.settings.auc_tolerance()
-            detail = f"{spec.compare_to}'s AUC {other.auc:.4f} + tolerance {tolerance:.4f}"
+            tolerance, source = self._difference_tolerance(case, record, other, alpha)
+            at_chance = all(_contains(r.intervals.get("auc"), 0.5) for r in (record, other))
+            detail = f"{spec.compare_to}'s AUC {other.auc:.4f} + tolerance {tolerance:.4f} ({source})"
+            if at_chance:
+                detail += "; the attack is at chance on both models (both AUCs' 95% intervals contain 0.5)"
             obtained, limit = record.auc, other.auc + tolerance
         result = GuaranteeCheck(
-            case.key, case.model, case.epoch, case.attack, case.check, obtained, limit, detail
+            case.key, case.model, case.epoch, case.attack, case.check, obtained, limit, detail,
+            alpha=alpha, family=checks, at_chance=at_chance,
         )
         self.guarantees[case.key] = result
         return result
+
+    def _difference_tolerance(
+        self, case: Case, record: AttackRecord, other: AttackRecord, alpha: float
+    ) -> tuple[float, str]:
+        """How far a DP model's AUC may lie above its non-private twin's, and why.
+
+        The two AUCs come from two trainings, so their difference varies with
+        the seed of each: z * sqrt(sd_dp^2 + sd_other^2), with each sd the
+        calibrated seed spread of that model's baseline (pooled like the
+        baseline checks') and z the normal quantile of the guarantee budget.
+        Without calibrated baselines of both, the bootstrap intervals give the
+        evaluation-set part of the noise and the profile's AUC tolerance stands
+        in for the seed part (the larger wins). An explicit AUC tolerance wins.
+        """
+        if "auc" in self.settings.tolerance:
+            return self.settings.tolerance["auc"], "explicit"
+        z = NormalDist().inv_cdf(1 - alpha)
+        sds = []
+        for model in (case.model, other.model):
+            try:
+                baseline = self.baseline(model)
+            except BaselineError:
+                baseline = None
+            sds.append(self._pooled_spreads(model, baseline).get((case.attack, ENTIRE_DATASET, "auc")))
+        if None not in sds:
+            sigma = math.hypot(*sds)
+            return max(tolerances.FLOOR, z * sigma), f"calibrated: {z:.2f} x seed sd {sigma:.4f} of the difference"
+        sigma = math.hypot(*(interval_sd(r.intervals["auc"]) for r in (record, other) if "auc" in r.intervals))
+        default = self.profile.tolerance.auc
+        if z * sigma > default:
+            return z * sigma, f"{z:.2f} x bootstrap sd {sigma:.4f} of the difference"
+        return default, "the profile's AUC tolerance; calibrate for a measured one"
 
     def counts(self) -> dict[Status, int]:
         counts = {status: 0 for status in Status}
@@ -625,6 +707,10 @@ class PrivacyRun:
                 baselines.write_atomic(path, text)
             self.changes.append(change)
         return self.changes
+
+
+def _contains(interval: tuple[float, float] | None, value: float) -> bool:
+    return interval is not None and interval[0] <= value <= interval[1]
 
 
 def _prefixed(progress: Callable[[str], None], seed: int) -> Callable[[str], None]:

@@ -34,13 +34,34 @@ therefore chosen, in this order:
    for advantage and TPR, which move in steps of one member.
 3. **The profile's default** otherwise (uncalibrated baselines, e.g. the
    CIFAR-10 profiles, whose calibration costs N full trainings).
+
+TPR at a low FPR is not a smooth metric but a count: the members an attack
+catches above a threshold that lets through at most ``FPR x non-members``
+false positives (1.6 of 1,597 at 0.1 %), divided by the slice's members. It
+is skewed, floored at zero and moves in whole members, so a Gaussian sd
+pooled from five seeds does not bound it: baselines of 0 against a new run's
+5 of 200 members (or 5 of a class's 20) failed on harmless seed changes. Its
+tolerance (rules 2 and 3) is therefore never below what the counts
+themselves allow: baseline and run are treated as two counts of caught
+members, compared with the exact conditional test for two Poisson rates
+(given k0 + k1 caught in all, the run's share is binomial with p = n1 / (n0
++ n1); Przyborowski and Wilenski 1940), with their variance scaled by the
+dispersion ``phi`` the calibration seeds show beyond Poisson's (quasi-
+Poisson; 1 without calibration). The tolerance is the rise to the smallest
+count this test rejects at the same one-sided level as the 4-sigma rule
+(:data:`CHECK_ALPHA`). From a baseline of 0 that is 15 members of 200
+(phi = 1): a slice with 20 members cannot show a rise of TPR at 0.1 % FPR
+short of 75 %, and the report says so rather than crying wolf.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from privacy_checks.metrics import interval_sd, metric_fpr
 from privacy_checks.profiles import ENTIRE_DATASET, Profile
@@ -50,8 +71,12 @@ if TYPE_CHECKING:
 
 Z = 4.0
 FLOOR = 0.005
+#: The one-sided error of one metric check: a 4-sigma excursion (3.2e-5).
+CHECK_ALPHA = NormalDist().cdf(-Z)
 
-EXPLICIT, CALIBRATED, PROFILE = "explicit", "calibrated", "profile"
+#: Where a tolerance came from; ``counts``: the Poisson count test of a TPR
+#: allowed more than the calibrated or profile rule would have.
+EXPLICIT, CALIBRATED, PROFILE, COUNTS = "explicit", "calibrated", "profile", "counts"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +138,58 @@ def calibrated(
     return MetricTolerance(max(floor(metric, members), Z * math.sqrt(2) * sigma), CALIBRATED, sigma)
 
 
+def count_p_value(k0: float, n0: int, k1: float, n1: int, dispersion: float = 1.0) -> float:
+    """One-sided p-value that a run catching ``k1`` of ``n1`` members leaks more than a
+    baseline catching ``k0`` of ``n0``: the exact conditional test of two Poisson rates,
+    with both counts divided by ``dispersion`` (quasi-Poisson)."""
+    from scipy import special
+
+    if k1 <= 0:
+        return 1.0
+    a, b = k1 / dispersion, k0 / dispersion
+    return float(special.betainc(a, b + 1, n1 / (n0 + n1)))
+
+
+def count_tolerance(
+    baseline: float, members: int, baseline_members: int | None = None, dispersion: float = 1.0
+) -> float:
+    """How far a TPR may rise above ``baseline`` before its count is a significant rise.
+
+    ``members`` and ``baseline_members`` are the slice's members in the run and
+    in the baseline (the same unless the member set changed). The rise is to
+    half a member below the smallest count that :func:`count_p_value` rejects
+    at :data:`CHECK_ALPHA`, so that count fails and the one below passes; 1 -
+    ``baseline`` (nothing can fail) when no count of ``members`` is enough.
+    """
+    n1 = int(members)
+    n0 = int(baseline_members or members)
+    if n1 <= 0 or n0 <= 0:
+        return FLOOR
+    k0 = round(max(0.0, baseline) * n0)
+    counts = np.arange(n1 + 1)
+    from scipy import special
+
+    a, b = counts / dispersion, k0 / dispersion
+    with np.errstate(invalid="ignore"):
+        p = np.where(counts > 0, special.betainc(np.maximum(a, 1e-12), b + 1, n1 / (n0 + n1)), 1.0)
+    significant = np.flatnonzero(p < CHECK_ALPHA)
+    if not significant.size:
+        return 1.0 - baseline
+    return max(FLOOR, (significant[0] - 0.5) / n1 - baseline)
+
+
+def dispersion(values: Mapping[str, float], spreads: Mapping[str, float], members: int) -> float:
+    """Pooled variance over Poisson variance of a TPR's counts across calibration seeds (>= 1).
+
+    ``values`` and ``spreads``: the baseline's TPRs and their seed sds over the
+    entries of one group, by entry; ``members``: the slice's members (the
+    group's slices are all entire-dataset or all classes of one stratified split).
+    """
+    variance = sum((spreads[key] * members) ** 2 for key in spreads)
+    expected = sum(max(values[key] * members, 1.0) for key in spreads)
+    return max(1.0, variance / expected) if expected else 1.0
+
+
 def choose(
     metric: str,
     explicit: Mapping[str, float],
@@ -120,14 +197,26 @@ def choose(
     interval: Sequence[float] | None,
     members: int,
     default: float,
+    baseline: float | None = None,
+    baseline_members: int | None = None,
+    count_dispersion: float = 1.0,
 ) -> MetricTolerance:
-    """Explicit over calibrated over the profile's default."""
+    """Explicit over calibrated over the profile's default; a TPR's never below its counts'.
+
+    ``baseline``, ``baseline_members`` and ``count_dispersion`` feed
+    :func:`count_tolerance` for TPR metrics (without a baseline there is no count to test).
+    """
     key = option_key(metric)
     if key in explicit:
         return MetricTolerance(float(explicit[key]), EXPLICIT)
     if pooled_seed_sd is not None:
-        return calibrated(metric, pooled_seed_sd, interval, members)
-    return MetricTolerance(default, PROFILE)
+        chosen = calibrated(metric, pooled_seed_sd, interval, members)
+    else:
+        chosen = MetricTolerance(default, PROFILE)
+    if metric_fpr(metric) is None or baseline is None:
+        return chosen
+    counted = count_tolerance(baseline, members, baseline_members, count_dispersion)
+    return dataclasses.replace(chosen, value=counted, source=COUNTS) if counted > chosen.value else chosen
 
 
 def defaults(profile: Profile, slice_name: str) -> dict[str, MetricTolerance]:
