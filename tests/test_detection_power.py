@@ -18,6 +18,8 @@ from privacy_checks import power
 from privacy_checks.profiles import PROFILES
 from privacy_checks.session import Settings
 
+pytestmark = pytest.mark.study
+
 SEEDS = (2001, 2002, 2003)
 CALIBRATION_SEEDS = 5
 
