@@ -159,8 +159,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_seed,
         default=None,
         metavar="N",
-        help="seed instead of the profile's: member split, initialisation, batch order "
-        "and attacks all follow it (ini: privacy_seed).",
+        help="seed instead of the profile's: initialisation, batch order and attacks follow "
+        "it; the member split stays the profile's, as a team's data would (ini: privacy_seed).",
     )
     group.addoption(
         "--privacy-calibrate",
