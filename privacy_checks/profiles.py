@@ -373,7 +373,7 @@ DIGITS = Profile(
     attacks=("threshold", "logistic_regression"),
     by_class=True,
     seed=1234,
-    # Used where a baseline has no calibrated spread (see README, "Tolerances"):
+    # Used where a baseline has no calibrated spread (docs/metrics-and-tolerances.md):
     # a class slice has only 20 members, so its attacks are much noisier.
     tolerance=Tolerance(auc=0.03, attacker_advantage=0.05, tpr=0.05),
     class_tolerance=Tolerance(auc=0.10, attacker_advantage=0.15, tpr=0.25),
