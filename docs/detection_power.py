@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from privacy_checks import tolerances
-from privacy_checks.baselines import Status
+from privacy_checks.verdicts import Status
 from privacy_checks.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
 from privacy_checks.session import Settings
 
@@ -62,7 +62,7 @@ def main() -> None:
             spread[(entry.attack, tolerances.slice_kind(entry.slice), metric)].append(sd)
     for run in harmless:
         for key, comparison in run.comparisons.items():
-            attack, slice_name = key.split("/")[2:4]
+            attack, slice_name = key.attack, key.slice
             for check in comparison.checks:
                 tolerance[(attack, tolerances.slice_kind(slice_name), check.metric)].append(check.tolerance)
     for group in sorted(spread):

@@ -112,7 +112,7 @@ def epsilon_lower_bound(
     thresholds on the same scores (what TF Privacy's ``EpsilonLowerBound`` and
     this function's earlier version did) is a maximum over many 95 % bounds,
     which is not a 95 % bound: on two identical score distributions it
-    "proves" epsilon > 0 in about a quarter of runs (``tests/test_dp.py``).
+    "proves" epsilon > 0 in about a quarter of runs (``tests/test_accounting.py``).
     Following Nasr et al. ("Tight Auditing of Differentially Private Machine
     Learning", USENIX Security 2023), the choice is separated from the
     estimate: a seeded 30 % of each side's scores chooses the threshold and

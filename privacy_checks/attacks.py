@@ -20,6 +20,7 @@ from privacy_checks import metrics
 from privacy_checks.accounting import bound_delta, epsilon_lower_bound, guarantee_alpha, variant_label
 from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, Profile, class_slice, derive_seed
 from privacy_checks.training import Snapshot
+from privacy_checks.verdicts import CaseKey
 
 if TYPE_CHECKING:
     from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
@@ -56,18 +57,14 @@ class AttackRecord:
         object.__setattr__(self, "tpr_at_fpr", {k: float(v) for k, v in self.tpr_at_fpr.items()})
 
     @property
-    def key(self) -> str:
-        """Baseline key: ``2_layers/epoch10/threshold/class_3``."""
-        return case_key(self.model, self.epoch, self.attack, self.slice)
+    def key(self) -> CaseKey:
+        """Which (model, epoch, attack, slice) it measured: ``2_layers/epoch10/threshold/class_3``."""
+        return CaseKey(self.model, self.epoch, self.attack, self.slice)
 
     def metric(self, name: str) -> float:
         if name in self.tpr_at_fpr:
             return self.tpr_at_fpr[name]
         return float(getattr(self, name))
-
-
-def case_key(model: str, epoch: int, attack: str, slice_name: str) -> str:
-    return f"{model}/epoch{epoch}/{attack}/{slice_name}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,50 +11,34 @@ per entry, the seed-to-seed standard deviation of each metric (``seed_sd``)
 and the seeds it came from; tolerances are derived from it (see
 :mod:`privacy_checks.tolerances`).
 
-The check is one-sided. More leakage than baseline + tolerance is a
-regression; much less is an improvement (reported, not failed) whose baseline
-is worth tightening.
+How a measured value is judged against an entry lives in
+:mod:`privacy_checks.verdicts`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
+from privacy_checks import messages
+from privacy_checks.files import display_path, write_atomic
 from privacy_checks.metrics import metric_fpr
+from privacy_checks.verdicts import entry_key
 from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, METRICS
-
-if TYPE_CHECKING:
-    from privacy_checks.tolerances import MetricTolerance
 
 SCHEMA = 2
 DECIMALS = 6
-UPDATE_HINT = "--privacy-update-baselines"
 
 
 class BaselineError(ValueError):
     """A baseline file cannot be used; the message names the file and what to do."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(
-            f"{display_path(path)}: {problem}. Fix the file, or delete it and run "
-            f"pytest -m privacy {UPDATE_HINT} to record it again."
-        )
+        super().__init__(messages.unusable_baseline(display_path(path), problem))
         self.path = path
-
-
-def display_path(path: Path) -> str:
-    """A path relative to the working directory when it lies below it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +55,6 @@ class Entry:
     @property
     def key(self) -> str:
         return entry_key(self.epoch, self.attack, self.slice)
-
-
-def entry_key(epoch: int, attack: str, slice_name: str) -> str:
-    return f"epoch{epoch}/{attack}/{slice_name}"
 
 
 def _sort_key(entry: Entry) -> tuple:
@@ -154,28 +134,6 @@ def dumps_entry(entry: Entry) -> str:
 
 def is_metric(name: str) -> bool:
     return name in METRICS or metric_fpr(name) is not None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Writes ``text`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The text goes to a temporary file in the same directory, is flushed to
-    disk, and replaces the target with one ``os.replace``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, mode)  # mkstemp creates 0600; keep the file as readable as before
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write(path: Path, baseline: Baseline) -> None:
@@ -288,117 +246,3 @@ def load(path: Path) -> Baseline | None:
     except OSError as error:
         raise BaselineError(path, f"cannot be read ({error.strerror})") from None
     return parse(raw, path)
-
-
-class Status(str, enum.Enum):
-    """The verdict of one check, worst first."""
-
-    REGRESSED = "regressed"
-    MISSING = "missing"
-    IMPROVED = "improved"
-    PASSED = "passed"
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricCheck:
-    """One metric compared with its baseline."""
-
-    metric: str
-    obtained: float
-    baseline: float | None
-    tolerance: float
-    #: Where the tolerance came from: ``explicit``, ``calibrated`` or ``profile``.
-    tolerance_source: str = "profile"
-    #: Bootstrap confidence interval of ``obtained`` (members and non-members resampled).
-    interval: tuple[float, float] | None = None
-
-    @property
-    def difference(self) -> float | None:
-        return None if self.baseline is None else self.obtained - self.baseline
-
-    @property
-    def status(self) -> Status:
-        if self.baseline is None:
-            return Status.MISSING
-        if self.obtained > self.baseline + self.tolerance:
-            return Status.REGRESSED
-        if self.obtained < self.baseline - self.tolerance:
-            return Status.IMPROVED
-        return Status.PASSED
-
-
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """All metrics of one (model, epoch, attack, slice) against the baseline."""
-
-    key: str
-    checks: tuple[MetricCheck, ...]
-
-    @property
-    def status(self) -> Status:
-        statuses = {check.status for check in self.checks}
-        for status in Status:  # worst first
-            if status in statuses:
-                return status
-        return Status.PASSED
-
-
-def compare(
-    key: str,
-    obtained: Mapping[str, float],
-    expected: Mapping[str, float] | None,
-    tolerances: Mapping[str, "MetricTolerance"],
-    intervals: Mapping[str, tuple[float, float]] | None = None,
-) -> Comparison:
-    """Compares each metric one-sidedly: only a rise beyond its tolerance regresses.
-
-    A metric the baseline lacks (e.g. a newly added FPR) is missing, like a
-    missing entry.
-    """
-    intervals = intervals or {}
-    return Comparison(
-        key,
-        tuple(
-            MetricCheck(
-                metric=name,
-                obtained=float(obtained[name]),
-                baseline=None if expected is None or name not in expected else float(expected[name]),
-                tolerance=tolerances[name].value,
-                tolerance_source=tolerances[name].source,
-                interval=intervals.get(name),
-            )
-            for name in obtained
-        ),
-    )
-
-
-def format_table(comparison: Comparison) -> str:
-    """A small aligned table: metric, obtained, baseline, difference, tolerance, verdict."""
-
-    def number(value: float | None, signed: bool = False) -> str:
-        if value is None:
-            return "-"
-        return f"{value:+.4f}" if signed else f"{value:.4f}"
-
-    def interval(check: MetricCheck) -> str:
-        if check.interval is None:
-            return "-"
-        return f"[{check.interval[0]:.4f}, {check.interval[1]:.4f}]"
-
-    header = ("metric", "obtained", "95% CI", "baseline", "difference", "tolerance", "verdict")
-    rows = [header] + [
-        (
-            check.metric,
-            number(check.obtained),
-            interval(check),
-            number(check.baseline),
-            number(check.difference, signed=True),
-            f"+{check.tolerance:.4f} ({check.tolerance_source})",
-            check.status.value,
-        )
-        for check in comparison.checks
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
-    )

@@ -27,7 +27,7 @@ import numpy as np
 
 from privacy_checks import accounting, attacks, datasets, metrics, models, training
 from privacy_checks.attacks import AttackRecord, Evaluation
-from privacy_checks.baselines import write_atomic
+from privacy_checks.files import write_atomic
 from privacy_checks.profiles import Profile
 from privacy_checks.training import Snapshot, TrainingRun
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from privacy_checks.profiles import Profile, dataset_kind
+from privacy_checks.profiles import Profile, dataset_kind, dataset_location
 
 
 class DatasetError(RuntimeError):
@@ -56,7 +56,7 @@ def load(profile: Profile, *, data_dir: str | None = None) -> Dataset:
     elif kind == "cifar10":
         dataset = _tfds_cifar10(data_dir)
     else:
-        dataset = _image_folder(Path(source.split(":", 1)[1]))
+        dataset = _image_folder(Path(dataset_location(source)))
     dataset = _subsample_members(dataset, profile.members, profile.data_seed)
     if dataset.num_classes != profile.num_classes:
         raise DatasetError(

@@ -15,16 +15,16 @@ import base64
 import dataclasses
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from privacy_checks.attacks import AttackRecord, Evaluation
-from privacy_checks.baselines import Comparison, Status, write_atomic
+from privacy_checks.attacks import Evaluation
+from privacy_checks.verdicts import CaseKey, Comparison, Status, counts as verdict_counts
+from privacy_checks.files import write_atomic
+from privacy_checks.measured import Measured, most_vulnerable
 from privacy_checks.profiles import ENTIRE_DATASET
 
-if TYPE_CHECKING:  # report imports this module
-    from privacy_checks.report import Measured
 
 _ORDER = {status: rank for rank, status in enumerate(Status)}  # worst first
 
@@ -48,19 +48,18 @@ class Row:
     verdict: str
 
 
-def rows(comparisons: Mapping[str, Comparison]) -> list[Row]:
+def rows(comparisons: Mapping[CaseKey, Comparison]) -> list[Row]:
     """Every checked metric, regressions first, then missing, improved, passed."""
     table = []
     for key, comparison in comparisons.items():
-        model, epoch, attack, slice_name = key.split("/")
         for check in comparison.checks:
             table.append(
                 Row(
-                    anchor=f"{model}-{epoch}-{attack}-{slice_name}",
-                    model=model,
-                    epoch=int(epoch.removeprefix("epoch")),
-                    attack=attack,
-                    slice=slice_name,
+                    anchor=f"{key.model}-epoch{key.epoch}-{key.attack}-{key.slice}",
+                    model=key.model,
+                    epoch=key.epoch,
+                    attack=key.attack,
+                    slice=key.slice,
                     metric=check.metric,
                     obtained=check.obtained,
                     baseline=check.baseline,
@@ -89,20 +88,11 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _most_vulnerable(evaluations: Sequence[Evaluation]) -> dict[str, tuple[AttackRecord, object]]:
-    best: dict[str, tuple[AttackRecord, object]] = {}
-    for evaluation in evaluations:
-        for record, result in zip(evaluation.records, evaluation.results.single_attack_results):
-            if record.model not in best or record.auc > best[record.model][0].auc:
-                best[record.model] = (record, result)
-    return best
-
-
 def roc_figure(evaluations: Sequence[Evaluation]) -> str | None:
     """Log-log ROC curves of each model's most vulnerable (epoch, attack, slice)."""
     import matplotlib.pyplot as plt
 
-    best = _most_vulnerable(evaluations)
+    best = most_vulnerable(evaluations)
     if not best:
         return None
     figure, axis = plt.subplots(figsize=(6, 5))
@@ -192,9 +182,7 @@ def render(measured: Measured, plots: Mapping[str, Path]) -> str:
         undefined=jinja2.StrictUndefined,
     )
     evaluations, comparisons = measured.evaluations, measured.comparisons
-    counts = {status.value: 0 for status in Status}
-    for comparison in comparisons.values():
-        counts[comparison.status.value] += 1
+    counts = {status.value: n for status, n in verdict_counts(comparisons.values()).items()}
     figures = [
         (title, _data_uri(path.read_bytes()))
         for title, path in plots.items()
@@ -216,7 +204,7 @@ def render(measured: Measured, plots: Mapping[str, Path]) -> str:
         versions=measured.versions,
         data_source=measured.data_source,
         baselines=dict(sorted(measured.baselines.items())),
-        most_vulnerable={m: r for m, (r, _) in sorted(_most_vulnerable(evaluations).items())},
+        most_vulnerable={m: r for m, (r, _) in sorted(most_vulnerable(evaluations).items())},
         guarantees=sorted(
             measured.guarantees.values(),
             key=lambda c: (c.passed, c.model, c.epoch, c.attack, c.check),

@@ -6,7 +6,7 @@ a model memorise its members more — the kind of change a team makes by
 accident — so that a test can run the suite on it against the original
 profile's (calibrated) baselines and assert that it fails, and run a harmless
 change (another seed) and assert that it passes. ``docs/detection_power.py``
-measures all of them; ``tests/test_detection_power.py`` asserts them through
+measures all of them; ``tests/plugin/test_plugin_detection_power.py`` asserts them through
 pytest.
 """
 
@@ -16,7 +16,7 @@ import dataclasses
 import functools
 from typing import Callable, Mapping, Sequence
 
-from privacy_checks.baselines import Status
+from privacy_checks.verdicts import Status
 from privacy_checks.profiles import Profile
 from privacy_checks.session import BASELINE, CheckFailed, PrivacyRun, Settings, cases
 
@@ -58,7 +58,7 @@ def larger_learning_rate(profile: Profile, factor: float = 10.0) -> Profile:
     return dataclasses.replace(profile, learning_rate=profile.learning_rate * factor)
 
 
-#: Regressions the suite is tested to catch with every seed (``tests/test_detection_power.py``).
+#: Regressions the suite is tested to catch with every seed (``tests/plugin/test_plugin_detection_power.py``).
 REGRESSIONS: Mapping[str, Callable[[Profile], Profile]] = {
     "quarter_members": functools.partial(fewer_members, factor=4),
     "half_members": functools.partial(fewer_members, factor=2),
@@ -120,7 +120,7 @@ def false_alarm_study(settings: Settings, seeds: Sequence[int]) -> list[SeedOutc
             for check in comparison.checks
             if check.status is Status.REGRESSED
         )
-        broken = tuple(key for key, check in sorted(run.guarantees.items()) if not check.passed)
+        broken = tuple(f"{key}/{kind}" for (key, kind), check in sorted(run.guarantees.items()) if not check.passed)
         outcomes.append(SeedOutcome(seed, len(run.comparisons), regressed, len(run.guarantees), broken))
     return outcomes
 

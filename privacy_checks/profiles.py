@@ -21,137 +21,62 @@ import dataclasses
 import hashlib
 import json
 import re
-from typing import Any, Mapping
+from typing import Any
 
-from privacy_checks.metrics import check_fprs, metric_fpr, tpr_metric
+from privacy_checks.metrics import check_fprs, tpr_metric
+from privacy_checks.specs import (  # re-exported: the vocabulary users import from here
+    ATTACKS,
+    METRICS,
+    DEFAULT_FPRS,
+    ENTIRE_DATASET,
+    DEFAULT_DELTA,
+    DATASET_KINDS,
+    dataset_kind,
+    dataset_location,
+    with_location,
+    check_dataset,
+    derive_seed,
+    class_slice,
+    DPSGD,
+    ModelSpec,
+    Tolerance,
+    DATA_FIELDS,
+    split_seed_of,
+    fingerprint_changes,
+    DEFAULT_THREADS,
+)
 
-#: TF Privacy ``AttackType`` member names, by the short name used in test ids
-#: and baseline keys.
-ATTACKS: Mapping[str, str] = {
-    "threshold": "THRESHOLD_ATTACK",
-    "logistic_regression": "LOGISTIC_REGRESSION",
-    "threshold_entropy": "THRESHOLD_ENTROPY_ATTACK",
-    "mlp": "MULTI_LAYERED_PERCEPTRON",
-    "random_forest": "RANDOM_FOREST",
-    "knn": "K_NEAREST_NEIGHBORS",
-}
-
-#: Metrics every profile checks, named after TF Privacy's ``PrivacyMetric``; each
-#: profile adds the true-positive rate at its low false-positive rates
-#: (:attr:`Profile.metrics`).
-METRICS: tuple[str, ...] = ("auc", "attacker_advantage")
-
-#: The false-positive rates whose TPR is checked unless a profile says otherwise:
-#: the two operating points of Carlini et al.'s "first principles" paper.
-DEFAULT_FPRS: tuple[float, ...] = (0.001, 0.01)
-
-ENTIRE_DATASET = "entire_dataset"
-
-#: DP-SGD's delta unless a model says otherwise, and the delta at which the
-#: epsilon lower bounds of non-private models are stated.
-DEFAULT_DELTA = 1e-5
-
-
-DATASET_KINDS: tuple[str, ...] = ("digits", "cifar10", "imagefolder")
-
-
-def dataset_kind(dataset: str) -> str:
-    """``imagefolder:/any/path`` -> ``imagefolder``; other names unchanged."""
-    return dataset.split(":", 1)[0]
-
-
-def check_dataset(dataset: str) -> str:
-    """Validates a data source spelling; returns it unchanged or raises ``ValueError``."""
-    kind = dataset_kind(dataset)
-    if kind not in DATASET_KINDS or (kind == "imagefolder") != (":" in dataset):
-        raise ValueError(
-            f"unknown dataset {dataset!r}; use digits, cifar10 or imagefolder:<dir> "
-            "(<dir>/train/<class>/*, <dir>/test/<class>/*)"
-        )
-    if kind == "imagefolder" and not dataset.split(":", 1)[1]:
-        raise ValueError("imagefolder: needs a directory, e.g. imagefolder:data/cifar10")
-    return dataset
-
-
-def derive_seed(seed: int, *parts: object) -> int:
-    """A stable 32-bit seed for one part of a run (e.g. ``"attack", "2_layers", 10``).
-
-    Each model and each report epoch gets its own seed, so a result does not
-    depend on which other tests ran before it (``-k`` selections, ordering).
-    """
-    text = "/".join(str(p) for p in (seed, *parts))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
-
-
-def class_slice(label: int) -> str:
-    """The slice name of one class (TF Privacy prints it as ``CLASS=3``)."""
-    return f"class_{label}"
-
-
-@dataclasses.dataclass(frozen=True)
-class DPSGD:
-    """DP-SGD training of one model (TF Privacy's DP Adam), and what its accountant assumes.
-
-    Every example is its own microbatch (``num_microbatches`` = batch size), so
-    each example's gradient is clipped to ``l2_norm_clip`` before the Gaussian
-    noise (``noise_multiplier`` x clip) is added. With larger microbatches the
-    sensitivity doubles, which TF Privacy's RDP accountant does not account
-    for; one example per microbatch keeps the reported epsilon honest.
-    """
-
-    l2_norm_clip: float
-    noise_multiplier: float
-    #: Noisy, clipped gradients want larger steps than the non-private model's.
-    learning_rate: float
-    #: Below 1 / members: the chance that the guarantee fails outright.
-    delta: float = DEFAULT_DELTA
-
-    def problems(self) -> list[str]:
-        found = []
-        if not self.l2_norm_clip > 0:
-            found.append(f"l2_norm_clip must be > 0, got {self.l2_norm_clip}")
-        if not self.noise_multiplier > 0:
-            found.append(f"noise_multiplier must be > 0 for a finite epsilon, got {self.noise_multiplier}")
-        if not self.learning_rate > 0:
-            found.append(f"learning_rate must be > 0, got {self.learning_rate}")
-        if not 0 < self.delta < 1:
-            found.append(f"delta must lie in (0, 1), got {self.delta}")
-        return found
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """One model of a study: the tutorial's ``small_cnn`` with ``num_conv`` conv layers."""
-
-    name: str  #: identifier used in test ids and file names, e.g. ``2_layers``
-    label: str  #: the plots' ``model_variant_label``, e.g. ``2 Layers``
-    num_conv: int
-    activation: str = "relu"
-    #: Train with DP-SGD; the model then also gets epsilon checks.
-    dp: DPSGD | None = None
-    #: A non-private model of the profile whose entire-dataset AUC this DP model
-    #: must not exceed (beyond the AUC tolerance) at any report epoch.
-    compare_to: str | None = None
-    #: Filters of each conv layer; None: the tutorial's 32.
-    filters: int | None = None
-    #: Units of the hidden dense layer; None: the tutorial's 64.
-    dense_units: int | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Tolerance:
-    """How much a metric may rise above its baseline before the check fails.
-
-    Absolute, one-sided: only *more* leakage fails. ``tpr`` applies to the TPR
-    at every checked FPR.
-    """
-
-    auc: float
-    attacker_advantage: float
-    tpr: float
-
-    def for_metric(self, metric: str) -> float:
-        return self.tpr if metric_fpr(metric) is not None else float(getattr(self, metric))
+__all__ = [
+    "ATTACKS",
+    "METRICS",
+    "DEFAULT_FPRS",
+    "ENTIRE_DATASET",
+    "DEFAULT_DELTA",
+    "DATASET_KINDS",
+    "dataset_kind",
+    "dataset_location",
+    "with_location",
+    "check_dataset",
+    "derive_seed",
+    "class_slice",
+    "DPSGD",
+    "ModelSpec",
+    "Tolerance",
+    "DATA_FIELDS",
+    "split_seed_of",
+    "fingerprint_changes",
+    "Profile",
+    "DIGITS",
+    "CIFAR10",
+    "CIFAR10_QUICK",
+    "SMOKE",
+    "DP_2_LAYERS",
+    "PROFILES",
+    "DEFAULT_PROFILE",
+    "register_profile",
+    "get_profile",
+    "DEFAULT_THREADS",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +105,13 @@ class Profile:
     #: Seed of the member split; None: ``seed``. Set by :meth:`with_seed`, so that
     #: another training seed keeps the same members, as a team's data would.
     split_seed: int | None = None
+    #: TensorFlow's intra- and inter-op thread pools. With op determinism on, the
+    #: same seed still gives other predictions with another thread count (1 and 2
+    #: differ on digits), and TensorFlow sizes its pools by the machine's cores; so
+    #: a profile fixes them. 2 and 2 are what the committed baselines were made
+    #: with (a 2-core machine's defaults).
+    intra_op_threads: int = DEFAULT_THREADS
+    inter_op_threads: int = DEFAULT_THREADS
 
     def __post_init__(self) -> None:
         problems = check_fprs(self.fprs)
@@ -206,6 +138,11 @@ class Profile:
             problems.append(f"model names must be unique, got {names}")
         for model in self.models:
             problems += self._dp_problems(model, names)
+        problems += [
+            f"{name} must be a positive integer, got {value!r}"
+            for name, value in (("intra_op_threads", self.intra_op_threads), ("inter_op_threads", self.inter_op_threads))
+            if not (isinstance(value, int) and value > 0)
+        ]
         if problems:
             raise ValueError(f"profile {self.name!r}: " + "; ".join(problems))
 
@@ -269,6 +206,9 @@ class Profile:
         ]
         if fields["split_seed"] is None or fields["split_seed"] == fields["seed"]:
             del fields["split_seed"]  # the default: the split follows the seed
+        for name in ("intra_op_threads", "inter_op_threads"):
+            if fields[name] == DEFAULT_THREADS:
+                del fields[name]  # the default, which every baseline before the field had
         # As JSON has it (tuples become lists), so that it equals a stored copy.
         return json.loads(json.dumps(fields))
 
@@ -291,47 +231,6 @@ class Profile:
     def hash(self) -> str:
         canonical = json.dumps(self.fingerprint(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-#: Fingerprint fields that say which data was measured: a baseline whose values
-#: for these differ from the run's describes another data set.
-DATA_FIELDS: tuple[str, ...] = ("dataset", "num_classes", "input_shape")
-
-
-def split_seed_of(fingerprint: Mapping[str, Any]) -> Any:
-    """The member split's seed a fingerprint records (it leaves out the default: ``seed``)."""
-    return fingerprint.get("split_seed", fingerprint.get("seed"))
-
-
-def fingerprint_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """What differs between two fingerprints, as short lines: ``epochs 200 -> 600``."""
-
-    def show(value: Any) -> str:
-        return "unset" if value is None else json.dumps(value)
-
-    old = {**old, "split_seed": split_seed_of(old)}
-    new = {**new, "split_seed": split_seed_of(new)}
-
-    found = [
-        f"{key} {show(old.get(key))} -> {show(new.get(key))}"
-        for key in sorted(set(old) | set(new))
-        if key != "models" and old.get(key) != new.get(key)
-    ]
-    old_models = {m.get("name"): m for m in old.get("models", []) if isinstance(m, dict)}
-    new_models = {m.get("name"): m for m in new.get("models", []) if isinstance(m, dict)}
-    for name in sorted(set(old_models) | set(new_models), key=str):
-        if name not in new_models:
-            found.append(f"model {name} removed")
-        elif name not in old_models:
-            found.append(f"model {name} added")
-        else:
-            a, b = old_models[name], new_models[name]
-            found += [
-                f"{name}.{key} {show(a.get(key))} -> {show(b.get(key))}"
-                for key in sorted(set(a) | set(b))
-                if a.get(key) != b.get(key)
-            ]
-    return found
 
 
 def _tutorial_models() -> tuple[ModelSpec, ...]:

@@ -18,47 +18,19 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 from privacy_checks import accounting
 from privacy_checks.attacks import Evaluation
-from privacy_checks.baselines import Baseline, Comparison, write_atomic
+from privacy_checks.files import write_atomic
 from privacy_checks.html_report import write_html
-from privacy_checks.session import GuaranteeCheck
-from privacy_checks.profiles import Profile
+from privacy_checks.measured import Measured
 
 DECIMALS = 6
 
 
 def _round(value: float) -> float:
     return round(float(value), DECIMALS)
-
-
-@dataclasses.dataclass(frozen=True)
-class Measured:
-    """What one session measured and decided: everything the report shows."""
-
-    profile: Profile
-    evaluations: Sequence[Evaluation]
-    comparisons: Mapping[str, Comparison]
-    versions: Mapping[str, str]
-    data_source: str
-    #: Keras's per-epoch logs, by model.
-    histories: Mapping[str, Sequence[Mapping[str, float]]] = dataclasses.field(default_factory=dict)
-    #: The baseline files read, by model (their metadata goes on the page).
-    baselines: Mapping[str, Baseline] = dataclasses.field(default_factory=dict)
-    #: DP guarantee verdicts, by case key.
-    guarantees: Mapping[str, GuaranteeCheck] = dataclasses.field(default_factory=dict)
-
-    def ordered(self) -> "Measured":
-        """The same, with evaluations in profile model order, then epoch."""
-        names = [m.name for m in self.profile.models]
-        return dataclasses.replace(
-            self,
-            evaluations=sorted(
-                self.evaluations, key=lambda e: (names.index(e.snapshot.model), e.snapshot.epoch)
-            ),
-        )
 
 
 def results_document(measured: Measured) -> dict:

@@ -65,6 +65,7 @@ import numpy as np
 
 from privacy_checks.metrics import interval_sd, metric_fpr
 from privacy_checks.profiles import ENTIRE_DATASET, Profile
+from privacy_checks.verdicts import MetricTolerance
 
 if TYPE_CHECKING:
     from privacy_checks.baselines import Entry
@@ -77,15 +78,6 @@ CHECK_ALPHA = NormalDist().cdf(-Z)
 #: Where a tolerance came from; ``counts``: the Poisson count test of a TPR
 #: allowed more than the calibrated or profile rule would have.
 EXPLICIT, CALIBRATED, PROFILE, COUNTS = "explicit", "calibrated", "profile", "counts"
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricTolerance:
-    """The tolerance of one metric check and where it came from."""
-
-    value: float
-    source: str  #: ``explicit``, ``calibrated`` or ``profile``
-    sigma: float | None = None  #: the noise it was derived from (calibrated only)
 
 
 def option_key(metric: str) -> str:

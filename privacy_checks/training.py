@@ -125,6 +125,40 @@ def _snapshot_callback(dataset: Dataset, spec: ModelSpec, report_epochs, on_snap
     return SnapshotCallback()
 
 
+def configure_threads(profile: Profile) -> None:
+    """Fixes TensorFlow's thread pools to the profile's counts before TensorFlow starts.
+
+    TensorFlow accepts new counts only until its runtime starts; a process
+    that already runs with other counts cannot switch, and numbers made
+    there would silently belong to another thread count: that is an error.
+    A runtime started with TensorFlow's automatic counts is accepted when
+    they are the profile's (both follow the cores, so on the machine that
+    recorded the baselines they agree).
+    """
+    import os
+
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    wanted = (profile.intra_op_threads, profile.inter_op_threads)
+    current = (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads())
+    if current == wanted:
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(wanted[0])
+        threading.set_inter_op_parallelism_threads(wanted[1])
+    except RuntimeError:
+        automatic = (os.cpu_count(), os.cpu_count())
+        if current == (0, 0) and automatic == wanted:
+            return
+        raise RuntimeError(
+            f"profile {profile.name!r} trains with {wanted[0]} intra-op and {wanted[1]} inter-op "
+            f"TensorFlow threads, but TensorFlow already runs in this process with "
+            f"{current[0] or 'automatic'} and {current[1] or 'automatic'}: run profiles with other "
+            "thread counts in a pytest run of their own"
+        ) from None
+
+
 def train(
     profile: Profile,
     spec: ModelSpec,
@@ -134,6 +168,7 @@ def train(
     """Trains ``spec`` on the members for ``profile.epochs`` epochs, deterministically."""
     import tensorflow as tf
 
+    configure_threads(profile)
     with warnings.catch_warnings():
         # Keras 2.15 calls random.randint(1, 1e9), deprecated since Python 3.10.
         warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)

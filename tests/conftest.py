@@ -11,6 +11,15 @@ import pytest
 from privacy_pytester import SUITE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tensorflow_threads_of_the_profiles():
+    """TensorFlow's thread pools as the profiles fix them, before any test starts TensorFlow."""
+    from privacy_checks.profiles import SMOKE
+    from privacy_checks.training import configure_threads
+
+    configure_threads(SMOKE)
+
+
 @pytest.fixture(scope="session")
 def _heavy_modules_stay_loaded():
     """Runs the whole pipeline once in this process before any in-process pytester run.

@@ -73,3 +73,20 @@ def test_image_folder_path_is_not_part_of_the_profile_hash():
     a = dataclasses.replace(CIFAR10, dataset="imagefolder:/data/a/cifar10")
     b = dataclasses.replace(CIFAR10, dataset="imagefolder:../shared/cifar10")
     assert a.hash == b.hash != CIFAR10.hash  # JPEG images are another source than tfds'
+
+
+def test_image_folder_without_images_says_so(tmp_path):
+    for split in ("train", "test"):
+        (tmp_path / split / "cat").mkdir(parents=True)
+    profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
+    with pytest.raises(datasets.DatasetError, match="has no images in train/ or test/"):
+        datasets.load(profile)
+
+
+def test_unreadable_image_is_a_dataset_error(tmp_path):
+    for split in ("train", "test"):
+        (tmp_path / split / "cat").mkdir(parents=True)
+        (tmp_path / split / "cat" / "0.png").write_bytes(b"not a png")
+    profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
+    with pytest.raises(datasets.DatasetError, match="could not be read"):
+        datasets.load(profile)

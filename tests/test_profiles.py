@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from privacy_checks import profiles
-from privacy_checks.profiles import DIGITS, Tolerance
+from privacy_checks.profiles import DIGITS, DP_2_LAYERS, SMOKE, ModelSpec, Tolerance, fingerprint_changes
 from privacy_checks.session import cases
 
 
@@ -43,7 +43,7 @@ def test_digits_defines_one_case_per_model_epoch_attack_and_slice_and_dp_guarant
     epochs = len(DIGITS.report_epochs)
     # 3 models x epochs x 2 attacks x 11 slices, and the DP model's 2 guarantees per epoch and attack
     assert len(all_cases) == 3 * epochs * 2 * 11 + epochs * 2 * 2
-    assert len({c.id for c in all_cases}) == len({c.key for c in all_cases}) == len(all_cases)
+    assert len({c.id for c in all_cases}) == len({(c.key, c.check) for c in all_cases}) == len(all_cases)
     assert all_cases[0].id == "2_layers-epoch10-threshold-entire_dataset"
     ids = {c.id for c in all_cases}
     assert "3_layers-epoch200-logistic_regression-class_9" in ids
@@ -77,3 +77,134 @@ def test_cifar10_profile_is_the_codelab():
 def test_derived_seeds_are_stable_and_distinct():
     assert profiles.derive_seed(1, "train", "2_layers") == profiles.derive_seed(1, "train", "2_layers")
     assert profiles.derive_seed(1, "train", "2_layers") != profiles.derive_seed(1, "train", "3_layers")
+
+
+def test_tensorflow_threads_are_part_of_a_profile_but_not_of_old_hashes():
+    """2 and 2 (what every committed baseline was made with) keep the hash; others change it."""
+    from privacy_checks.profiles import fingerprint_changes
+
+    assert "intra_op_threads" not in DIGITS.fingerprint()
+    single = dataclasses.replace(DIGITS, intra_op_threads=1, inter_op_threads=1)
+    assert single.hash != DIGITS.hash
+    assert fingerprint_changes(DIGITS.fingerprint(), single.fingerprint()) == [
+        "inter_op_threads 2 -> 1",
+        "intra_op_threads 2 -> 1",
+    ]
+    with pytest.raises(ValueError, match="intra_op_threads must be a positive integer"):
+        dataclasses.replace(DIGITS, intra_op_threads=0)
+
+
+def test_a_process_running_tensorflow_with_other_threads_refuses_to_train():
+    """The test session fixed 2 and 2 before TensorFlow started; a 1-thread profile cannot switch."""
+    import tensorflow as tf
+
+    from privacy_checks.training import configure_threads
+
+    tf.zeros(1).numpy()  # TensorFlow's runtime has started
+    configure_threads(SMOKE)  # the same counts: fine
+    with pytest.raises(RuntimeError, match="trains with 1 intra-op and 1 inter-op TensorFlow threads"):
+        configure_threads(dataclasses.replace(SMOKE, intra_op_threads=1, inter_op_threads=1))
+
+
+def test_profiles_reject_bad_fprs():
+    import dataclasses
+
+    with pytest.raises(ValueError, match=r"fpr 1.5 must lie in \(0, 1\)"):
+        dataclasses.replace(SMOKE, fprs=(1.5,))
+    with pytest.raises(ValueError, match="repeat a value"):
+        dataclasses.replace(SMOKE, fprs=(0.01, 0.01))
+
+
+def test_fingerprint_changes_name_fields_and_models():
+    import dataclasses
+
+    from privacy_checks.power import fewer_members, wider
+
+    old = DIGITS.fingerprint()
+    assert fingerprint_changes(old, old) == []
+    assert fingerprint_changes(old, fewer_members(DIGITS).fingerprint()) == ["members 200 -> 50"]
+    changed = fingerprint_changes(old, wider(DIGITS).fingerprint())
+    assert "2_layers.filters unset -> 128" in changed and "3_layers.dense_units unset -> 256" in changed
+    fewer_models = dataclasses.replace(DIGITS, models=DIGITS.models[:1])
+    assert fingerprint_changes(old, fewer_models.fingerprint()) == [
+        "model 3_layers removed",
+        "model dp_2_layers removed",
+    ]
+
+
+def test_another_seed_keeps_the_members_and_changes_training():
+    """Baseline and reseeded run must measure the same examples (evaluation noise cancels)."""
+    import numpy as np
+
+    from privacy_checks import datasets
+    from privacy_checks.profiles import derive_seed
+
+    reseeded = DIGITS.with_seed(2001)
+    assert reseeded.data_seed == DIGITS.seed and reseeded.seed == 2001
+    a, b = datasets.load(DIGITS), datasets.load(reseeded)
+    assert np.array_equal(a.x_members, b.x_members) and np.array_equal(a.y_non_members, b.y_non_members)
+    assert derive_seed(reseeded.seed, "train", "2_layers") != derive_seed(DIGITS.seed, "train", "2_layers")
+
+
+def test_replace_redefines_a_projects_profile_but_never_a_built_in():
+    import dataclasses
+
+    from privacy_checks.profiles import PROFILES, register_profile
+
+    before = dict(PROFILES)
+    try:
+        mine = register_profile(dataclasses.replace(SMOKE, name="mine"))
+        with pytest.raises(ValueError, match="pass replace=True"):
+            register_profile(dataclasses.replace(mine, epochs=2, report_epochs=(1, 2)))
+        changed = register_profile(dataclasses.replace(mine, epochs=2, report_epochs=(1, 2)), replace=True)
+        assert PROFILES["mine"] == changed
+        with pytest.raises(ValueError, match="built-in profiles cannot be redefined"):
+            register_profile(dataclasses.replace(SMOKE, epochs=2, report_epochs=(1, 2)), replace=True)
+    finally:
+        PROFILES.clear()
+        PROFILES.update(before)
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"members": 210}, "members (210) must be a multiple of batch_size (50)"),
+        ({"models": (dataclasses.replace(DP_2_LAYERS, compare_to="4_layers"),)}, "compare_to '4_layers' is not another model"),
+        ({"models": (ModelSpec("a", "A", 2, compare_to="a"),)}, "compare_to is for DP models"),
+        (
+            {"models": (dataclasses.replace(DP_2_LAYERS, dp=dataclasses.replace(DP_2_LAYERS.dp, noise_multiplier=0.0)),)},
+            "noise_multiplier must be > 0",
+        ),
+    ],
+)
+def test_invalid_dp_settings_are_rejected(change, problem):
+    with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        dataclasses.replace(DIGITS, **change)
+
+
+def test_profiles_without_dp_keep_their_hash_fields():
+    assert all(set(m) == {"name", "label", "num_conv", "activation"} for m in SMOKE.fingerprint()["models"])
+    assert "dp" in DIGITS.fingerprint()["models"][2]
+
+
+def test_projects_register_their_own_profiles(monkeypatch):
+    monkeypatch.setattr(profiles, "PROFILES", dict(profiles.PROFILES))
+    mine = dataclasses.replace(SMOKE, name="mine")
+    assert profiles.register_profile(mine) is mine
+    assert profiles.get_profile("mine") is mine
+    profiles.register_profile(mine)  # a conftest imported twice
+    with pytest.raises(ValueError, match="a different profile named 'smoke' is already registered"):
+        profiles.register_profile(dataclasses.replace(SMOKE, epochs=4))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"models": (dataclasses.replace(SMOKE.models[0], name="../evil"),)}, "used in file names"),
+        ({"name": "my profile"}, "used in file names"),
+        ({"dataset": "mnist"}, "unknown dataset 'mnist'"),
+    ],
+)
+def test_names_from_profiles_are_validated(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(SMOKE, **change)

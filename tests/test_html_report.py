@@ -9,8 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from privacy_checks import baselines, html_report, report
+from privacy_checks import html_report, report
+from privacy_checks.measured import Measured
 from privacy_checks.tolerances import defaults
+from privacy_checks.verdicts import CaseKey, compare
 from privacy_checks.profiles import SMOKE
 from privacy_checks.session import PrivacyRun, Settings, cases
 
@@ -27,21 +29,21 @@ def written(tmp_path_factory):
         record = run.record(case)
         obtained = {m: record.metric(m) for m in SMOKE.metrics}
         expected = None if i == 1 else {m: v - (0.2 if i == 0 else 0.0) for m, v in obtained.items()}
-        comparisons[case.key] = baselines.compare(
+        comparisons[case.key] = compare(
             case.key, obtained, expected, defaults(SMOKE, case.slice), record.intervals
         )
-    measured = report.Measured(SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
+    measured = Measured(SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
     paths = report.write_report(directory, measured)
     return directory / "index.html", comparisons, paths
 
 
 def test_failures_come_first():
-    compare = baselines.compare
     tolerance = defaults(SMOKE, "entire_dataset")
+    keys = [CaseKey("m", epoch, "threshold", "entire_dataset") for epoch in (1, 2, 3)]
     comparisons = {
-        "m/epoch1/threshold/entire_dataset": compare("k", {"auc": 0.5, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
-        "m/epoch2/threshold/entire_dataset": compare("k", {"auc": 0.9, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
-        "m/epoch3/threshold/entire_dataset": compare("k", {"auc": 0.5, "attacker_advantage": 0.1}, None, tolerance),
+        keys[0]: compare(keys[0], {"auc": 0.5, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
+        keys[1]: compare(keys[1], {"auc": 0.9, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
+        keys[2]: compare(keys[2], {"auc": 0.5, "attacker_advantage": 0.1}, None, tolerance),
     }
     verdicts = [row.verdict for row in html_report.rows(comparisons)]
     assert verdicts == ["regressed", "missing", "missing", "passed", "passed", "passed"]

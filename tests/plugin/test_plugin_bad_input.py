@@ -1,21 +1,19 @@
 """Bad input and faults: each gets one clear message naming the file or option, nothing is lost.
 
-Usage errors of options are in test_plugin.py::test_bad_options_are_usage_errors;
+Usage errors of options are in plugin/test_plugin.py::test_bad_options_are_usage_errors;
 loader validation in test_baselines.py. Here, the same problems as a user meets
 them through pytest.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
 
-from privacy_checks import baselines, datasets, session
+from privacy_checks import baselines, settings
 from privacy_checks.baselines import Baseline, Entry
 from privacy_checks.profiles import SMOKE
-from privacy_checks.session import PrivacyRun, Settings
 from privacy_pytester import run
 
 ONE_CHECK = ("-k", "2_layers and epoch1 and threshold")
@@ -28,7 +26,7 @@ def write_baseline(project, text: str | None = None, **overrides) -> None:
         model="2_layers",
         seed=SMOKE.seed,
         data_source="sklearn digits",
-        versions=session.versions(),
+        versions=settings.versions(),
         fingerprint=SMOKE.fingerprint(),
         entries={
             "epoch1/threshold/entire_dataset": Entry(
@@ -117,74 +115,3 @@ def test_unwritable_report_dir_is_an_error_not_a_green_run(project):
         ["could not write the privacy report to taken/report: *. Choose a writable directory with --privacy-report-dir=DIR."]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-
-
-def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
-    real_train = session.train
-
-    def train(profile, spec, dataset, on_snapshot=None):
-        if spec.name == "2_layers":
-            raise MemoryError("out of memory")
-        return real_train(profile, spec, dataset, on_snapshot)
-
-    monkeypatch.setattr(session, "train", train)
-    privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
-    with pytest.raises(session.CheckFailed, match="training 2_layers failed: out of memory"):
-        privacy.training("2_layers")
-    with pytest.raises(session.CheckFailed, match="training 2_layers failed"):
-        privacy.training("2_layers")  # remembered, not retried for every check
-    assert [s.epoch for s in privacy.training("3_layers").snapshots] == [1, 3]
-
-
-def test_diverged_training_fails_its_checks_and_runs_no_attack(tmp_path, nan_model):
-    privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
-    case = session.cases(SMOKE)[0]
-    with pytest.raises(session.CheckFailed, match="training of 2_layers diverged at epoch 1"):
-        privacy.check(case)
-    assert privacy.evaluations() == []
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        ({"models": (dataclasses.replace(SMOKE.models[0], name="../evil"),)}, "used in file names"),
-        ({"name": "my profile"}, "used in file names"),
-        ({"dataset": "mnist"}, "unknown dataset 'mnist'"),
-    ],
-)
-def test_names_from_profiles_are_validated(change, message):
-    with pytest.raises(ValueError, match=message):
-        dataclasses.replace(SMOKE, **change)
-
-
-def test_image_folder_without_images_says_so(tmp_path):
-    for split in ("train", "test"):
-        (tmp_path / split / "cat").mkdir(parents=True)
-    profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
-    with pytest.raises(datasets.DatasetError, match="has no images in train/ or test/"):
-        datasets.load(profile)
-
-
-def test_unreadable_image_is_a_dataset_error(tmp_path):
-    for split in ("train", "test"):
-        (tmp_path / split / "cat").mkdir(parents=True)
-        (tmp_path / split / "cat" / "0.png").write_bytes(b"not a png")
-    profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
-    with pytest.raises(datasets.DatasetError, match="could not be read"):
-        datasets.load(profile)
-
-
-def test_slice_without_members_is_skipped_not_attacked(tmp_path):
-    """TF Privacy runs no attack on a class with no members; the check says so and skips."""
-    from test_attacks import PROFILE, leaky_snapshot
-
-    snapshot = leaky_snapshot()
-    keep = snapshot.labels_members != 2  # no member of class 2 at all
-    snapshot = dataclasses.replace(
-        snapshot, logits_members=snapshot.logits_members[keep], labels_members=snapshot.labels_members[keep]
-    )
-    privacy = PrivacyRun(Settings(PROFILE, tmp_path, tmp_path))
-    privacy._trainings["2_layers"] = session.TrainingRun("2_layers", (snapshot,), 0.0)
-    case = session.Case("2_layers", 1, "threshold", "class_2")
-    assert privacy.check(case) is None
-    assert privacy.check(session.Case("2_layers", 1, "threshold", "class_1")) is not None

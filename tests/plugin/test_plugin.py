@@ -144,7 +144,7 @@ def test_header_progress_and_marker(project):
     result = run(project, "-k", "2_layers and epoch1 and threshold", "--privacy-update-baselines")
     result.stdout.fnmatch_lines(
         [
-            "privacy: profile smoke (hash *, seed 1234), baselines baselines/smoke (update)*",
+            "privacy: profile smoke (hash *, seed 1234, TF threads 2/2), baselines baselines/smoke (update)*",
             "privacy: python *, tensorflow 2.15.1, tensorflow-privacy 0.8.12, numpy *, scikit-learn *",
             "[[]privacy] 2_layers: epoch 1/3, train accuracy *, test accuracy *, elapsed *s, about *s left for 2_layers",
         ]
@@ -221,3 +221,6 @@ def test_rerun_reuses_cached_training_and_attacks_with_identical_results(project
     assert "reused from the privacy cache" not in rebuilt.stdout.str()
     assert results.read_bytes() == reused
     cached_run().stdout.fnmatch_lines(["reused from the privacy cache: 2 trainings, 4 attack runs*"])
+
+    project.makeini("[pytest]\nprivacy_profile = smoke\nprivacy_no_cache = true\n")  # the ini twin
+    assert "reused from the privacy cache" not in cached_run().stdout.str()

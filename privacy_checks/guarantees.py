@@ -1,0 +1,104 @@
+"""A DP model's guarantee checks: the epsilon it proves against the epsilon it claims, and its
+AUC against its non-private twin's.
+
+Both kinds share one family-wise error budget per run
+(:data:`privacy_checks.accounting.FAMILY_ALPHA`, Bonferroni over the
+profile's guarantee checks); neither needs a baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+from privacy_checks import accounting, tolerances
+from privacy_checks.attacks import AttackRecord
+from privacy_checks.book import BaselineBook
+from privacy_checks.measurer import Measurer
+from privacy_checks.metrics import interval_sd
+from privacy_checks.profiles import ENTIRE_DATASET
+from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.verdicts import EPSILON, Case, CaseKey, GuaranteeCheck
+
+
+def accountant_epsilon(measurer: Measurer, model: str, epoch: int) -> float:
+    """The DP model's epsilon after ``epoch`` epochs (its training must have run)."""
+    profile = measurer.profile
+    spec = profile.model(model)
+    if spec.dp is None:
+        raise ValueError(f"{model} is not trained with DP-SGD")
+    return accounting.epsilon(spec.dp, measurer.members(model, epoch), profile.batch_size, epoch)
+
+
+def check(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
+    """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
+    profile = settings.profile
+    spec = profile.model(case.model)
+    record = measurer.record(case.key)
+    if record is None:
+        raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {case.model}'s entire dataset")
+    alpha = accounting.guarantee_alpha(profile)
+    at_chance = False
+    if case.check == EPSILON:
+        if record.epsilon_lower_bound is None:
+            raise CheckFailed(f"the {case.attack} attack gave no membership scores to bound epsilon with")
+        dp = spec.dp
+        steps = accounting.steps(measurer.members(case.model, case.epoch), profile.batch_size, case.epoch)
+        detail = (
+            f"the accountant's epsilon (RDP, delta={dp.delta:g}, noise multiplier "
+            f"{dp.noise_multiplier:g}, clip {dp.l2_norm_clip:g}, {steps} steps)"
+        )
+        obtained, limit = record.epsilon_lower_bound, accountant_epsilon(measurer, case.model, case.epoch)
+    else:
+        other = measurer.record(CaseKey(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
+        if other is None:
+            raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {spec.compare_to}")
+        tolerance, source = difference_tolerance(case, record, other, alpha, settings, book)
+        at_chance = all(_contains(r.intervals.get("auc"), 0.5) for r in (record, other))
+        detail = f"{spec.compare_to}'s AUC {other.auc:.4f} + tolerance {tolerance:.4f} ({source})"
+        if at_chance:
+            detail += "; the attack is at chance on both models (both AUCs' 95% intervals contain 0.5)"
+        obtained, limit = record.auc, other.auc + tolerance
+    return GuaranteeCheck(
+        case.key, case.check, obtained, limit, detail,
+        alpha=alpha, family=accounting.guarantee_checks(profile), at_chance=at_chance,
+    )
+
+
+def difference_tolerance(
+    case: Case,
+    record: AttackRecord,
+    other: AttackRecord,
+    alpha: float,
+    settings: Settings,
+    book: BaselineBook,
+) -> tuple[float, str]:
+    """How far a DP model's AUC may lie above its non-private twin's, and why.
+
+    The two AUCs come from two trainings, so their difference varies with
+    the seed of each: z * sqrt(sd_dp^2 + sd_other^2), with each sd the
+    calibrated seed spread of that model's baseline (pooled like the
+    baseline checks') and z the normal quantile of the guarantee budget.
+    Without calibrated baselines of both, the bootstrap intervals give the
+    evaluation-set part of the noise and the profile's AUC tolerance stands
+    in for the seed part (the larger wins). An explicit AUC tolerance wins.
+    """
+    if "auc" in settings.tolerance:
+        return settings.tolerance["auc"], "explicit"
+    z = NormalDist().inv_cdf(1 - alpha)
+    sds = [
+        book.pooled_spreads(model, book.usable(model)).get((case.attack, ENTIRE_DATASET, "auc"))
+        for model in (case.model, other.model)
+    ]
+    if None not in sds:
+        sigma = math.hypot(*sds)
+        return max(tolerances.FLOOR, z * sigma), f"calibrated: {z:.2f} x seed sd {sigma:.4f} of the difference"
+    sigma = math.hypot(*(interval_sd(r.intervals["auc"]) for r in (record, other) if "auc" in r.intervals))
+    default = settings.profile.tolerance.auc
+    if z * sigma > default:
+        return z * sigma, f"{z:.2f} x bootstrap sd {sigma:.4f} of the difference"
+    return default, "the profile's AUC tolerance; calibrate for a measured one"
+
+
+def _contains(interval: tuple[float, float] | None, value: float) -> bool:
+    return interval is not None and interval[0] <= value <= interval[1]

@@ -1,0 +1,174 @@
+"""Measuring lazily, once: the data set, each model's training, each snapshot's attacks.
+
+Every expensive step runs at most once per session and only when a check
+needs it: the data set is loaded on first use, each model is trained on the
+first check of that model, and each snapshot is attacked on the first check
+of that (model, epoch). Results come from the cache when it has them and go
+into it when it does not. Failures are remembered too, so that a model whose
+training diverged fails each of its checks with the same message instead of
+being retrained for every one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Hashable, TypeVar
+
+from privacy_checks import cache
+from privacy_checks.attacks import AttackRecord, Evaluation, evaluate
+from privacy_checks.datasets import Dataset, load
+from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.training import Snapshot, TrainingRun, train
+from privacy_checks.verdicts import CaseKey
+
+T = TypeVar("T")
+
+
+class Measurer:
+    """Produces and remembers one run's data, trainings and evaluations (errors too)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        versions: dict[str, str],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.profile = settings.profile
+        self.versions = versions
+        self._progress = progress
+        self._results: dict[Hashable, object] = {}
+        self._trainings: dict[str, TrainingRun | Exception] = {}
+        self._evaluations: dict[tuple[str, int], Evaluation | Exception] = {}
+        self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
+        self.cache_error: str | None = None
+        self._source: str | None = None
+        self.started = time.perf_counter()
+        self._training_started = self.started
+
+    @staticmethod
+    def _remember(store: dict, key: Hashable, produce: Callable[[], T], failed: str) -> T:
+        """``produce()`` once per key; its exception is remembered and raised as
+        :class:`CheckFailed` (``failed`` + the error) on every later call too."""
+        if key not in store:
+            try:
+                store[key] = produce()
+            except CheckFailed:
+                raise
+            except Exception as error:  # remembered: every check that needs it reports it
+                store[key] = error
+        result = store[key]
+        if isinstance(result, Exception):
+            raise CheckFailed(f"{failed}: {result}")
+        return result
+
+    def dataset(self) -> Dataset:
+        return self._remember(self._results, "dataset", self._load, "data set not available")
+
+    def _load(self) -> Dataset:
+        dataset = load(self.profile, data_dir=self.settings.data_dir)
+        self._source = dataset.source
+        return dataset
+
+    def training(self, model: str) -> TrainingRun:
+        return self._remember(
+            self._trainings, model, lambda: self._cached_training(model) or self._train(model),
+            f"training {model} failed",
+        )
+
+    def _train(self, model: str) -> TrainingRun:
+        dataset = self.dataset()
+        self._training_started = time.perf_counter()
+        run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot)
+        self._store(cache.save_training, cache.key(self.profile, model, self.versions), run, dataset.source)
+        return run
+
+    def _cached_training(self, model: str) -> TrainingRun | None:
+        if self.settings.cache_dir is None:
+            return None
+        found = cache.load_training(self.settings.cache_dir, cache.key(self.profile, model, self.versions))
+        if found is None:
+            return None
+        run, self._source = found
+        self.cache_hits["trainings"] += 1
+        return run
+
+    def _store(self, save, name: str, *args) -> None:
+        """Caches a result; a cache that cannot be written only costs the next run time."""
+        if self.settings.cache_dir is None:
+            return
+        try:
+            save(self.settings.cache_dir, name, *args)
+        except OSError as error:
+            self.cache_error = f"privacy cache not written: {error}"
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        """One progress line per report epoch, with a linear estimate of what is left."""
+        if self._progress is None:
+            return
+        now = time.perf_counter()
+        per_epoch = (now - self._training_started) / snapshot.epoch
+        left = per_epoch * (self.profile.epochs - snapshot.epoch)
+        self._progress(
+            f"{snapshot.model}: epoch {snapshot.epoch}/{self.profile.epochs}, "
+            f"train accuracy {snapshot.train_accuracy:.3f}, "
+            f"test accuracy {snapshot.test_accuracy:.3f}, "
+            f"elapsed {now - self.started:.0f}s, about {left:.0f}s left for {snapshot.model}"
+        )
+
+    def evaluation(self, model: str, epoch: int) -> Evaluation:
+        return self._remember(
+            self._evaluations, (model, epoch), lambda: self._evaluate(model, epoch),
+            f"attacks on {model} at epoch {epoch} failed",
+        )
+
+    def _evaluate(self, model: str, epoch: int) -> Evaluation:
+        snapshot = self.training(model).at(epoch)
+        name = cache.key(self.profile, model, self.versions, epoch)
+        if self.settings.cache_dir is not None:
+            cached = cache.load_evaluation(self.settings.cache_dir, name, snapshot)
+            if cached is not None:
+                self.cache_hits["attack runs"] += 1
+                return cached
+        evaluation = evaluate(snapshot, self.profile)
+        self._store(cache.save_evaluation, name, evaluation)
+        return evaluation
+
+    def evaluations(self) -> list[Evaluation]:
+        """The evaluations that succeeded this session."""
+        return [e for e in self._evaluations.values() if isinstance(e, Evaluation)]
+
+    def histories(self) -> dict[str, tuple[dict[str, float], ...]]:
+        """Keras's per-epoch logs of each model trained this session."""
+        return {
+            model: run.history
+            for model, run in self._trainings.items()
+            if isinstance(run, TrainingRun)
+        }
+
+    def record(self, key: CaseKey) -> AttackRecord | None:
+        """The attack result for ``key``; None if TF Privacy skipped the slice."""
+        return self.evaluation(key.model, key.epoch).record(key.attack, key.slice)
+
+    def members(self, model: str, epoch: int) -> int:
+        """How many members the model was trained on (its training must have run)."""
+        return len(self.training(model).at(epoch).labels_members)
+
+    def with_seed(self, seed: int) -> "Measurer":
+        """A measurer of the same profile under another seed (same members), for calibration."""
+        settings = dataclasses.replace(
+            self.settings, profile=self.profile.with_seed(seed), update_baselines=False, calibrate=0
+        )
+        return Measurer(settings, self.versions, prefixed(self._progress, seed))
+
+    @property
+    def data_source(self) -> str:
+        """What the models were trained on (known from the data set or the cache)."""
+        return self._source or self.profile.dataset
+
+
+def prefixed(progress: Callable[[str], None] | None, seed: int) -> Callable[[str], None] | None:
+    """Progress lines of a calibration seed's run: ``seed 1236: 2_layers: epoch ...``."""
+    return None if progress is None else (lambda line: progress(f"seed {seed}: {line}"))
+

@@ -1,0 +1,94 @@
+"""Everything the suite tells a user in words: failures, guarantees, and the command to run next.
+
+One place for the texts, so that the command that accepts new numbers is
+spelled the same in every message (pytest-regressions ends each failure with
+it too), and so that wording can change without touching the logic that
+decides. Plain functions of plain values; nothing here measures or decides.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from privacy_checks.verdicts import EPSILON, CaseKey, Comparison, GuaranteeCheck, Status, format_table
+
+#: The flag that records measured numbers as the new baselines.
+UPDATE_FLAG = "--privacy-update-baselines"
+
+
+def rerecord(profile: str | None = None) -> str:
+    """``pytest -m privacy [--privacy-profile NAME] --privacy-update-baselines``."""
+    chosen = f" --privacy-profile {profile}" if profile else ""
+    return f"pytest -m privacy{chosen} {UPDATE_FLAG}"
+
+
+def _where(key: CaseKey) -> str:
+    return f"{key.model} at epoch {key.epoch}, {key.attack} attack, slice {key.slice}"
+
+
+def regression(comparison: Comparison, path: str, profile: str) -> str:
+    """The table of one failing baseline check, followed by the command that accepts it."""
+    where, table = _where(comparison.key), format_table(comparison)
+    if comparison.status is Status.MISSING:
+        return f"no baseline for {where} in {path}.\n{table}\nRecord baselines with:\n  {rerecord(profile)}"
+    return (
+        f"privacy regression: {where} leaks more than its baseline ({path}).\n{table}\n"
+        f"If this leakage is expected, review it and accept it as the new baseline with:\n"
+        f"  {rerecord(profile)}"
+    )
+
+
+def guarantee_failed(check: GuaranteeCheck) -> str:
+    """Why a DP model's guarantee check failed, at what confidence, and where to look."""
+    where = _where(check.key)
+    confidence = (
+        f"confidence {1 - check.alpha:.6g} for this check; the {check.family} guarantee checks "
+        f"of this run together err with probability at most {check.alpha * check.family:.3g}"
+    )
+    if check.check == EPSILON:
+        return (
+            f"DP guarantee broken: {where}: the measured epsilon lower bound "
+            f"{check.obtained:.3f} exceeds {check.detail} = {check.limit:.3f}.\n"
+            f"The bound ({confidence}) uses a threshold chosen on part of the attack's scores "
+            "and Clopper-Pearson bounds on the rest (median of 9 such splits). No training with that guarantee "
+            "lets an attacker do this well. Check that the model trains with TF Privacy's DP "
+            "optimizer with the profile's noise multiplier and clip, on a per-example loss "
+            "(reduction NONE), and that members, batch size and epochs are what the accountant "
+            "was told. An update of the baselines does not accept this."
+        )
+    return (
+        f"DP model leaks more than the non-private one: {where}: AUC {check.obtained:.4f} "
+        f"exceeds {check.detail} = {check.limit:.4f} ({confidence}).\n"
+        "DP-SGD that works lowers membership inference; check the DP training, or set "
+        "--privacy-tolerance=auc=X if this epoch is known to be noise."
+    )
+
+
+def unusable_baseline(path: str, problem: str) -> str:
+    """A baseline file that cannot be read or parsed."""
+    return f"{path}: {problem}. Fix the file, or delete it and run {rerecord()} to record it again."
+
+
+def copied_baseline(path: str, found: tuple[str, str], wanted: tuple[str, str]) -> str:
+    """A baseline file of another (profile, model) than the one it is read for."""
+    return (
+        f"{path} holds the baseline of profile {found[0]!r}, model {found[1]!r}, not of profile "
+        f"{wanted[0]!r}, model {wanted[1]!r}: it was copied or renamed. Move it back, or re-record "
+        f"with {rerecord(wanted[0])}."
+    )
+
+
+def other_data(path: str, differences: Sequence[str], profile: str) -> str:
+    """A baseline recorded on other data: its numbers measure something else."""
+    return (
+        f"{path} was recorded on other data ({'; '.join(differences)}), so its numbers "
+        f"measure something else. Review the change and re-record with {rerecord(profile)}."
+    )
+
+
+def other_setup(path: str, changes: Sequence[str]) -> str:
+    """A baseline recorded from another setup, compared anyway (the summary's note)."""
+    return (
+        f"{path} was recorded from another setup ({'; '.join(changes)}): this run was compared "
+        f"with it, which is how a change is judged; once reviewed, re-record with {UPDATE_FLAG}"
+    )

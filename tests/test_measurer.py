@@ -1,0 +1,53 @@
+"""Measuring once: failures are remembered, a diverged training is not attacked, empty slices are skipped."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from privacy_checks import measurer, session
+from privacy_checks.profiles import SMOKE
+from privacy_checks.session import PrivacyRun, Settings
+from privacy_checks.training import TrainingRun
+
+
+def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
+    real_train = measurer.train
+
+    def train(profile, spec, dataset, on_snapshot=None):
+        if spec.name == "2_layers":
+            raise MemoryError("out of memory")
+        return real_train(profile, spec, dataset, on_snapshot)
+
+    monkeypatch.setattr(measurer, "train", train)
+    privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
+    with pytest.raises(session.CheckFailed, match="training 2_layers failed: out of memory"):
+        privacy.training("2_layers")
+    with pytest.raises(session.CheckFailed, match="training 2_layers failed"):
+        privacy.training("2_layers")  # remembered, not retried for every check
+    assert [s.epoch for s in privacy.training("3_layers").snapshots] == [1, 3]
+
+
+def test_diverged_training_fails_its_checks_and_runs_no_attack(tmp_path, nan_model):
+    privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
+    case = session.cases(SMOKE)[0]
+    with pytest.raises(session.CheckFailed, match="training of 2_layers diverged at epoch 1"):
+        privacy.check(case)
+    assert privacy.evaluations() == []
+
+
+def test_slice_without_members_is_skipped_not_attacked(tmp_path):
+    """TF Privacy runs no attack on a class with no members; the check says so and skips."""
+    from test_attacks import PROFILE, leaky_snapshot
+
+    snapshot = leaky_snapshot()
+    keep = snapshot.labels_members != 2  # no member of class 2 at all
+    snapshot = dataclasses.replace(
+        snapshot, logits_members=snapshot.logits_members[keep], labels_members=snapshot.labels_members[keep]
+    )
+    privacy = PrivacyRun(Settings(PROFILE, tmp_path, tmp_path))
+    privacy.measurer._trainings["2_layers"] = TrainingRun("2_layers", (snapshot,), 0.0)
+    case = session.Case("2_layers", 1, "threshold", "class_2")
+    assert privacy.check(case) is None
+    assert privacy.check(session.Case("2_layers", 1, "threshold", "class_1")) is not None
