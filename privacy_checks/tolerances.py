@@ -130,16 +130,17 @@ def calibrated(
     return MetricTolerance(max(floor(metric, members), Z * math.sqrt(2) * sigma), CALIBRATED, sigma)
 
 
-def count_p_value(k0: float, n0: int, k1: float, n1: int, dispersion: float = 1.0) -> float:
+def count_p_value(k0: float, n0: int, k1, n1: int, dispersion: float = 1.0):
     """One-sided p-value that a run catching ``k1`` of ``n1`` members leaks more than a
     baseline catching ``k0`` of ``n0``: the exact conditional test of two Poisson rates,
-    with both counts divided by ``dispersion`` (quasi-Poisson)."""
+    with both counts divided by ``dispersion`` (quasi-Poisson). ``k1`` may be an array."""
     from scipy import special
 
-    if k1 <= 0:
-        return 1.0
-    a, b = k1 / dispersion, k0 / dispersion
-    return float(special.betainc(a, b + 1, n1 / (n0 + n1)))
+    k1 = np.asarray(k1, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        p = special.betainc(np.maximum(k1, 1e-12) / dispersion, k0 / dispersion + 1, n1 / (n0 + n1))
+    p = np.where(k1 > 0, p, 1.0)
+    return float(p) if p.ndim == 0 else p
 
 
 def count_tolerance(
@@ -158,12 +159,7 @@ def count_tolerance(
     if n1 <= 0 or n0 <= 0:
         return FLOOR
     k0 = round(max(0.0, baseline) * n0)
-    counts = np.arange(n1 + 1)
-    from scipy import special
-
-    a, b = counts / dispersion, k0 / dispersion
-    with np.errstate(invalid="ignore"):
-        p = np.where(counts > 0, special.betainc(np.maximum(a, 1e-12), b + 1, n1 / (n0 + n1)), 1.0)
+    p = count_p_value(k0, n0, np.arange(n1 + 1), n1, dispersion)
     significant = np.flatnonzero(p < CHECK_ALPHA)
     if not significant.size:
         return 1.0 - baseline
