@@ -5,6 +5,14 @@ splits, balancing). Unseeded, the logistic-regression attack gives different
 numbers on every run, and a regression gate built on it would cry wolf. Each
 evaluation therefore runs under its own seed, derived from the profile's seed,
 the model and the epoch, and the caller's global RNG state is restored after.
+
+Attacks run with one BLAS/OpenMP thread. TF Privacy's logistic-regression
+attacker fits scikit-learn's ``GridSearchCV`` (10 values of C, 3 folds, 2
+attacker folds per slice) on small matrices, where every BLAS call woken on
+several threads costs more in hand-offs than it computes, and competes with
+TensorFlow's own pools for the cores: on ``cifar10-quick`` an evaluation took
+about 8 s with the default threads and about 3 s with one, with the same
+numbers to the last bit (``tests/test_attacks.py``).
 """
 
 from __future__ import annotations
@@ -93,6 +101,17 @@ def seeded_global_numpy(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limits BLAS and OpenMP (NumPy, SciPy, scikit-learn) to one thread for the block.
+
+    TensorFlow's thread pools are its own and are not touched: training's
+    numbers do not depend on this.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
 @contextlib.contextmanager
 def _quiet_tf_privacy() -> Iterator[None]:
     """Silences warnings that TF Privacy 0.8.12 triggers on every run and users cannot act on.
@@ -154,16 +173,17 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
         epoch_num=snapshot.epoch,
     )
     seed = derive_seed(profile.seed, "attack", snapshot.model, snapshot.epoch)
-    with seeded_global_numpy(seed), _quiet_tf_privacy():
-        results = mia.run_attacks(
-            attack_input,
-            SlicingSpec(entire_dataset=True, by_class=profile.by_class),
-            attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
-            privacy_report_metadata=metadata,
+    with one_blas_thread():
+        with seeded_global_numpy(seed), _quiet_tf_privacy():
+            results = mia.run_attacks(
+                attack_input,
+                SlicingSpec(entire_dataset=True, by_class=profile.by_class),
+                attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
+                privacy_report_metadata=metadata,
+            )
+        records = tuple(
+            _record(snapshot, result, profile) for result in results.single_attack_results
         )
-    records = tuple(
-        _record(snapshot, result, profile) for result in results.single_attack_results
-    )
     return Evaluation(snapshot, records, results)
 
 

@@ -76,3 +76,20 @@ def test_metadata_feeds_the_privacy_report(first_evaluation):
     metadata = first_evaluation.results.privacy_report_metadata
     assert (metadata.epoch_num, metadata.model_variant_label) == (1, "2 Layers")
     assert (metadata.accuracy_train, metadata.accuracy_test) == (0.9, 0.7)
+
+
+def test_attacks_run_on_one_blas_thread_without_changing_a_number(monkeypatch):
+    """The BLAS limit that stops oversubscription leaves the trained attacker's scores as they were."""
+    import contextlib
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with attacks.one_blas_thread():
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+    limited = attacks.evaluate(leaky_snapshot(), PROFILE)
+    monkeypatch.setattr(attacks, "one_blas_thread", contextlib.nullcontext)
+    with threadpool_limits(limits=2):
+        several = attacks.evaluate(leaky_snapshot(), PROFILE)
+    for a, b in zip(limited.results.single_attack_results, several.results.single_attack_results):
+        assert np.array_equal(a.membership_scores_train, b.membership_scores_train)
+        assert np.array_equal(a.membership_scores_test, b.membership_scores_test)
