@@ -12,10 +12,11 @@ weights as a full run) and TensorFlow's op determinism is enabled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import warnings
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -125,6 +126,38 @@ def _snapshot_callback(dataset: Dataset, spec: ModelSpec, report_epochs, on_snap
     return SnapshotCallback()
 
 
+@contextlib.contextmanager
+def without_tf_data_autotune() -> Iterator[None]:
+    """Keras feeds arrays through tf.data without its autotuner, for the block.
+
+    TensorFlow 2.15's autotuner runs a thread that sleeps between
+    optimisations for a period that doubles up to 60 s, and destroying the
+    iterator (when ``fit`` or ``predict`` returns) waits for that sleep to
+    end: measured here, ``fit`` returned 0 to 19 s after its last epoch, at
+    random (18 s on a 24 s DP training on ``digits``, 19 s on each 23 s
+    ``cifar10-quick`` training half the time). Batches, their order and the
+    shuffling are the same ops without it, so the numbers do not change
+    (``tests/test_training.py``); the map's parallelism is then fixed at the
+    number of cores, which arrays of images do not need more of.
+    """
+    import tensorflow as tf
+    from keras.src.engine import data_adapter
+
+    adapter = data_adapter.TensorLikeDataAdapter
+    original = adapter.get_dataset
+    options = tf.data.Options()
+    options.autotune.enabled = False
+
+    def get_dataset(self):
+        return original(self).with_options(options)
+
+    adapter.get_dataset = get_dataset
+    try:
+        yield
+    finally:
+        adapter.get_dataset = original
+
+
 def configure_threads(profile: Profile) -> None:
     """Fixes TensorFlow's thread pools to the profile's counts before TensorFlow starts.
 
@@ -199,15 +232,16 @@ def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
     start = time.perf_counter()
-    fitted = model.fit(
-        dataset.x_members,
-        dataset.y_members,
-        batch_size=profile.batch_size,
-        epochs=profile.epochs,
-        shuffle=True,
-        verbose=0,
-        callbacks=[callback],
-    )
+    with without_tf_data_autotune():
+        fitted = model.fit(
+            dataset.x_members,
+            dataset.y_members,
+            batch_size=profile.batch_size,
+            epochs=profile.epochs,
+            shuffle=True,
+            verbose=0,
+            callbacks=[callback],
+        )
     seconds = time.perf_counter() - start
     tf.keras.backend.clear_session()
     logs = fitted.history

@@ -51,3 +51,27 @@ def test_snapshot_metrics_match_its_logits(smoke_runs):
 def test_diverged_training_is_reported_not_attacked(nan_model):
     with pytest.raises(training.TrainingDiverged, match="diverged at epoch 1"):
         training.train(SMOKE, SMOKE.models[0], datasets.load(SMOKE))
+
+
+def test_training_without_tf_data_autotune_gives_the_same_weights(smoke_runs, monkeypatch):
+    """The autotuner only costs a wait at the end of ``fit``; without it every logit is the same."""
+    import contextlib
+
+    monkeypatch.setattr(training, "without_tf_data_autotune", contextlib.nullcontext)
+    autotuned = training.train(SMOKE, SMOKE.models[0], datasets.load(SMOKE))
+    for a, b in zip(smoke_runs[0].snapshots, autotuned.snapshots):
+        assert np.array_equal(a.logits_members, b.logits_members)
+        assert np.array_equal(a.logits_non_members, b.logits_non_members)
+
+
+def test_arrays_go_through_tf_data_without_autotune_only_inside_the_block():
+    from keras.src.engine import data_adapter
+
+    x, y = np.zeros((10, 2), np.float32), np.zeros(10)
+
+    def autotuned() -> bool | None:
+        return data_adapter.TensorLikeDataAdapter(x, y, batch_size=5).get_dataset().options().autotune.enabled
+
+    with training.without_tf_data_autotune():
+        assert autotuned() is False
+    assert autotuned() is not False
