@@ -57,7 +57,7 @@ def load(profile: Profile, *, data_dir: str | None = None) -> Dataset:
         dataset = _tfds_cifar10(data_dir)
     else:
         dataset = _image_folder(Path(dataset_location(source)))
-    dataset = _subsample_members(dataset, profile.members, profile.data_seed)
+    dataset = _scaled(_subsample_members(dataset, profile.members, profile.data_seed))
     if dataset.num_classes != profile.num_classes:
         raise DatasetError(
             f"dataset {source!r} has {dataset.num_classes} classes but profile "
@@ -81,19 +81,37 @@ def _digits(profile: Profile) -> Dataset:
 
 
 def _split_arrays(split) -> tuple[np.ndarray, np.ndarray]:
-    """A supervised tf.data split as (images in [0, 1], labels).
+    """A supervised tf.data split as (images as decoded, labels).
 
     Read in chunks rather than with tfds' ``batch_size=-1``, which aborts the
-    process on datasets of unknown size (tfds' mock data, in tests).
+    process on datasets of unknown size (tfds' mock data, in tests). Without
+    tf.data's autotuner, whose thread can hold up the end of the read by
+    seconds (:func:`privacy_checks.training.without_tf_data_autotune`). The
+    images stay 8-bit until the members are drawn (:func:`_scaled`): only
+    those are converted to floats.
     """
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    chunks = list(tfds.as_numpy(split.batch(8192)))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    chunks = list(tfds.as_numpy(split.batch(8192).with_options(options)))
     if not chunks:
-        return np.zeros((0,), np.float32), np.zeros((0,), np.int64)
+        return np.zeros((0,), np.uint8), np.zeros((0,), np.int64)
     images = np.concatenate([images for images, _ in chunks])
     labels = np.concatenate([labels for _, labels in chunks])
-    return images.astype(np.float32) / 255.0, labels.astype(np.int64)
+    return images, labels.astype(np.int64)
+
+
+def _scaled(dataset: Dataset) -> Dataset:
+    """8-bit images to floats in [0, 1]; digits are scaled when read."""
+    if dataset.x_members.dtype != np.uint8:
+        return dataset
+    return dataclasses.replace(
+        dataset,
+        x_members=dataset.x_members.astype(np.float32) / 255.0,
+        x_non_members=dataset.x_non_members.astype(np.float32) / 255.0,
+    )
 
 
 def _tfds_cifar10(data_dir: str | None) -> Dataset:
