@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Hashable, TypeVar
+from concurrent.futures import Future
+from typing import Callable, Hashable, Iterable, TypeVar
 
 from privacy_checks import cache
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate
 from privacy_checks.datasets import Dataset, load
+from privacy_checks.executors import Executor, InProcess, done
 from privacy_checks.settings import CheckFailed, Settings
 from privacy_checks.training import Snapshot, TrainingRun, train
 from privacy_checks.verdicts import CaseKey
@@ -26,26 +28,45 @@ T = TypeVar("T")
 
 
 class Measurer:
-    """Produces and remembers one run's data, trainings and evaluations (errors too)."""
+    """Produces and remembers one run's data, trainings and evaluations (errors too).
+
+    Attacks go to an :mod:`~privacy_checks.executors` executor as soon as a
+    snapshot exists, so that with worker processes they run while training
+    goes on; while a check waits for an attack, the next model of the plan
+    trains.
+    """
 
     def __init__(
         self,
         settings: Settings,
         versions: dict[str, str],
         progress: Callable[[str], None] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
         self.profile = settings.profile
         self.versions = versions
+        self.executor = executor if executor is not None else InProcess()
         self._progress = progress
         self._results: dict[Hashable, object] = {}
         self._trainings: dict[str, TrainingRun | Exception] = {}
         self._evaluations: dict[tuple[str, int], Evaluation | Exception] = {}
+        self._pending: dict[tuple[str, int], Future] = {}
+        #: (model, epoch) pairs that checks will ask for; None: all of the profile's.
+        self._planned: frozenset[tuple[str, int]] | None = None
+        self._costs: dict[str, _Cost] = {}
         self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
         self.cache_error: str | None = None
         self._source: str | None = None
         self.started = time.perf_counter()
         self._training_started = self.started
+
+    def plan(self, keys: Iterable[CaseKey]) -> None:
+        """Tells what the checks of this run will ask for: only that is trained and attacked ahead."""
+        self._planned = frozenset((key.model, key.epoch) for key in keys)
+
+    def _wanted(self, model: str, epoch: int) -> bool:
+        return self._planned is None or (model, epoch) in self._planned
 
     @staticmethod
     def _remember(store: dict, key: Hashable, produce: Callable[[], T], failed: str) -> T:
@@ -81,6 +102,7 @@ class Measurer:
         dataset = self.dataset()
         self._training_started = time.perf_counter()
         run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot)
+        self._cost(model).training = run.seconds
         self._store(cache.save_training, cache.key(self.profile, model, self.versions), run, dataset.source)
         return run
 
@@ -92,6 +114,8 @@ class Measurer:
             return None
         run, self._source = found
         self.cache_hits["trainings"] += 1
+        for snapshot in run.snapshots:
+            self._schedule(snapshot)
         return run
 
     def _store(self, save, name: str, *args) -> None:
@@ -104,7 +128,8 @@ class Measurer:
             self.cache_error = f"privacy cache not written: {error}"
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        """One progress line per report epoch, with a linear estimate of what is left."""
+        """Hands the snapshot's attacks to the executor; a progress line with what is left."""
+        self._schedule(snapshot)
         if self._progress is None:
             return
         now = time.perf_counter()
@@ -117,6 +142,22 @@ class Measurer:
             f"elapsed {now - self.started:.0f}s, about {left:.0f}s left for {snapshot.model}"
         )
 
+    def _schedule(self, snapshot: Snapshot, needed: bool = False) -> None:
+        """Submits the attacks on a planned (or ``needed``) snapshot, unless the cache has them."""
+        key = (snapshot.model, snapshot.epoch)
+        if key in self._pending or key in self._evaluations or not (needed or self._wanted(*key)):
+            return
+        name = cache.key(self.profile, snapshot.model, self.versions, snapshot.epoch)
+        cached = None
+        if self.settings.cache_dir is not None:
+            cached = cache.load_evaluation(self.settings.cache_dir, name, snapshot)
+        if cached is not None:
+            self.cache_hits["attack runs"] += 1
+            self._pending[key] = done(cached)
+            return
+        self._pending[key] = self.executor.submit(evaluate, snapshot, self.profile)
+        self._cost(snapshot.model).submitted += 1
+
     def evaluation(self, model: str, epoch: int) -> Evaluation:
         return self._remember(
             self._evaluations, (model, epoch), lambda: self._evaluate(model, epoch),
@@ -125,15 +166,45 @@ class Measurer:
 
     def _evaluate(self, model: str, epoch: int) -> Evaluation:
         snapshot = self.training(model).at(epoch)
-        name = cache.key(self.profile, model, self.versions, epoch)
-        if self.settings.cache_dir is not None:
-            cached = cache.load_evaluation(self.settings.cache_dir, name, snapshot)
-            if cached is not None:
-                self.cache_hits["attack runs"] += 1
-                return cached
-        evaluation = evaluate(snapshot, self.profile)
-        self._store(cache.save_evaluation, name, evaluation)
-        return evaluation
+        key = (model, epoch)
+        self._schedule(snapshot, needed=True)
+        future = self._pending.pop(key)
+        if self.executor.overlaps:
+            self._train_ahead_while(lambda: not future.done())
+        outcome = future.result()
+        if outcome.seconds is not None:  # attacked now, not found in the cache
+            self._store(cache.save_evaluation, cache.key(self.profile, model, self.versions, epoch), outcome.value)
+            self._attacked(model, outcome.seconds)
+        return outcome.value
+
+    def _train_ahead_while(self, waiting: Callable[[], bool]) -> None:
+        """Trains the plan's next models (submitting their attacks) while ``waiting()``."""
+        for spec in self.profile.models:
+            if not waiting():
+                return
+            if spec.name in self._trainings or not any(
+                self._wanted(spec.name, epoch) for epoch in self.profile.report_epochs
+            ):
+                continue
+            try:
+                self.training(spec.name)
+            except CheckFailed:
+                pass  # remembered: the model's own checks report it
+
+    def _cost(self, model: str) -> "_Cost":
+        return self._costs.setdefault(model, _Cost())
+
+    def _attacked(self, model: str, seconds: float) -> None:
+        """Adds an attack's time; the model's last one prints where its time went."""
+        cost = self._cost(model)
+        cost.attacks += seconds
+        cost.gathered += 1
+        if cost.gathered == cost.submitted and self._progress is not None:
+            self._progress(
+                f"{model}: done at {time.perf_counter() - self.started:.0f}s: training "
+                f"{cost.training:.1f}s, attacks {cost.attacks:.1f}s on {cost.gathered} snapshots "
+                f"({self.executor.describe()})"
+            )
 
     def evaluations(self) -> list[Evaluation]:
         """The evaluations that succeeded this session."""
@@ -160,7 +231,9 @@ class Measurer:
         settings = dataclasses.replace(
             self.settings, profile=self.profile.with_seed(seed), update_baselines=False, calibrate=0
         )
-        return Measurer(settings, self.versions, prefixed(self._progress, seed))
+        other = Measurer(settings, self.versions, prefixed(self._progress, seed), self.executor)
+        other._planned = self._planned
+        return other
 
     @property
     def data_source(self) -> str:
@@ -172,3 +245,12 @@ def prefixed(progress: Callable[[str], None] | None, seed: int) -> Callable[[str
     """Progress lines of a calibration seed's run: ``seed 1236: 2_layers: epoch ...``."""
     return None if progress is None else (lambda line: progress(f"seed {seed}: {line}"))
 
+
+@dataclasses.dataclass
+class _Cost:
+    """Where one model's time went, for its closing progress line."""
+
+    training: float = 0.0
+    attacks: float = 0.0
+    submitted: int = 0
+    gathered: int = 0

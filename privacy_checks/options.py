@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import pytest
 
+from privacy_checks.executors import MAX_WORKERS, default_workers
 from privacy_checks.profiles import (
     DEFAULT_PROFILE,
     METRICS,
@@ -79,6 +80,16 @@ def parse_calibrate(value: str) -> int:
             f"{value!r}: calibration needs a number of seeds, at least 2 (5 or more is better)"
         )
     return seeds
+
+
+def parse_workers(value: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = -1
+    if workers < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: a number of worker processes, 0 or more")
+    return workers
 
 
 def parse_dataset(value: str) -> str:
@@ -174,6 +185,15 @@ OPTIONS: tuple[Option, ...] = (
         ini=False,
         default=0,
     ),
+    Option(
+        "privacy_workers",
+        "worker processes that run the attacks on each snapshot while training goes on; "
+        "0 runs them in the pytest process, one after another (default: one per CPU, at most "
+        f"{MAX_WORKERS}). The numbers are the same either way",
+        metavar="N",
+        parse=parse_workers,
+        default=default_workers(),
+    ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -262,4 +282,5 @@ def resolve_settings(config: pytest.Config) -> Settings:
         tolerance=dict(get(config, "privacy_tolerance")),
         class_tolerance=dict(get(config, "privacy_class_tolerance")),
         calibrate=calibrate,
+        workers=get(config, "privacy_workers"),
     )

@@ -107,6 +107,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Plans the run from the selected items (after ``-k``/``-m``): nothing else is measured ahead."""
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is not None:
+        run.plan(
+            item.callspec.params["privacy_case"]
+            for item in session.items
+            if "privacy_case" in getattr(getattr(item, "callspec", None), "params", {})
+        )
+
+
 @pytest.fixture(scope="session")
 def privacy_run(pytestconfig: pytest.Config) -> PrivacyRun:
     """The session's privacy run: trained models, attack results, comparisons."""

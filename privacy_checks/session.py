@@ -17,13 +17,14 @@ Baseline writes are queued and done once, at the end (:meth:`PrivacyRun.finish`)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from privacy_checks import guarantees
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
 from privacy_checks.book import BaselineBook, BaselineChange
 from privacy_checks.calibration import Calibration
+from privacy_checks.executors import executor
 from privacy_checks.measurer import Measurer
 from privacy_checks.settings import CheckFailed, Settings, versions
 from privacy_checks.training import TrainingRun
@@ -39,7 +40,7 @@ class PrivacyRun:
         self.settings = settings
         self.profile = settings.profile
         self.versions = versions()
-        self.measurer = Measurer(settings, self.versions, progress)
+        self.measurer = Measurer(settings, self.versions, progress, executor(settings.workers))
         self.book = BaselineBook(settings, self.versions)
         self.calibration = Calibration(settings, self.measurer)
         self.comparisons: dict[CaseKey, Comparison] = {}
@@ -72,6 +73,10 @@ class PrivacyRun:
             )
             self.book.queue(case, obtained, spread)
         return comparison
+
+    def plan(self, selected: Iterable[Case]) -> None:
+        """Tells the run which checks were selected: only their models and epochs are measured ahead."""
+        self.measurer.plan(case.key for case in selected)
 
     def check_guarantee(self, case: Case) -> GuaranteeCheck:
         """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""

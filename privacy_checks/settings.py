@@ -41,6 +41,9 @@ class Settings:
     class_tolerance: Mapping[str, float] = dataclasses.field(default_factory=dict)
     #: Record baselines with the seed-to-seed spread of this many seeds (0: off).
     calibrate: int = 0
+    #: Worker processes that attack snapshots while training goes on (0: attacks
+    #: run in this process, one after another). Numbers do not depend on it.
+    workers: int = 0
 
     def explicit_tolerances(self, slice_name: str) -> Mapping[str, float]:
         return self.tolerance if slice_name == ENTIRE_DATASET else self.class_tolerance

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from privacy_checks import measurer, session
+from privacy_checks import executors, measurer, session
 from privacy_checks.profiles import SMOKE
 from privacy_checks.session import PrivacyRun, Settings
 from privacy_checks.training import TrainingRun
@@ -51,3 +51,44 @@ def test_slice_without_members_is_skipped_not_attacked(tmp_path):
     case = session.Case("2_layers", 1, "threshold", "class_2")
     assert privacy.check(case) is None
     assert privacy.check(session.Case("2_layers", 1, "threshold", "class_1")) is not None
+
+
+class _Recording:
+    """An executor that overlaps but whose tasks finish only when their result is asked for."""
+
+    overlaps = True
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[str, int]] = []
+        self.inner = executors.InProcess()
+
+    def submit(self, task, snapshot, profile):
+        self.submitted.append((snapshot.model, snapshot.epoch))
+        return self.inner.submit(task, snapshot, profile)
+
+    def describe(self) -> str:
+        return "recorded"
+
+
+def test_planned_snapshots_are_attacked_as_they_come_and_next_models_train_while_waiting(tmp_path):
+    lines: list[str] = []
+    recording = _Recording()
+    measure = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {}, lines.append, recording)
+    measure.plan([session.Case("2_layers", 3, "threshold", "entire_dataset").key,
+                  session.Case("3_layers", 1, "threshold", "entire_dataset").key])
+    measure.evaluation("2_layers", 3)
+    # Submitted during training, only what the plan asks for; the other planned
+    # model was trained (and its snapshot submitted) while the first attack waited.
+    assert recording.submitted == [("2_layers", 3), ("3_layers", 1)]
+    assert set(measure.histories()) == {"2_layers", "3_layers"}
+    assert any(line.startswith("2_layers: done at") and "training" in line and "attacks" in line for line in lines)
+    measure.evaluation("2_layers", 1)  # not planned: attacked when a check asks
+    assert recording.submitted[-1] == ("2_layers", 1)
+
+
+def test_numbers_do_not_depend_on_where_attacks_run(tmp_path):
+    here = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {})
+    there = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {}, executor=executors.executor(2))
+    for model in ("2_layers", "3_layers"):
+        for epoch in SMOKE.report_epochs:
+            assert there.evaluation(model, epoch).records == here.evaluation(model, epoch).records

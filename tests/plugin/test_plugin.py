@@ -84,6 +84,10 @@ def test_report_is_written_and_byte_identical_across_runs(project):
     first = (report / "results.json").read_bytes()
     run(project).assert_outcomes(passed=CASES)
     assert (report / "results.json").read_bytes() == first
+    # Retrained and attacked again, in this process or in worker processes beside training.
+    for workers in ("0", "2"):
+        run(project, "--privacy-no-cache", f"--privacy-workers={workers}").assert_outcomes(passed=CASES)
+        assert (report / "results.json").read_bytes() == first
     for name in ("epochs.png", "privacy_vs_accuracy.png"):
         assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     results = json.loads(first)
@@ -165,6 +169,7 @@ def test_header_progress_and_marker(project):
         (["--privacy-seed=x"], "", "*--privacy-seed: 'x' is not an integer seed*"),
         ([], "privacy_seed = -1", "*ini option privacy_seed: '-1': a seed lies in 0..2147483647*"),
         (["--privacy-calibrate=1"], "", "*'1': calibration needs a number of seeds, at least 2*"),
+        ([], "privacy_workers = many", "*ini option privacy_workers: 'many': a number of worker processes, 0 or more*"),
         (["--privacy-dataset=mnist"], "", "*unknown dataset 'mnist'; use digits, cifar10 or imagefolder:<dir>*"),
         ([], "privacy_dataset = imagefolder:", "*ini option privacy_dataset: imagefolder: needs a directory*"),
     ],
