@@ -29,7 +29,9 @@ import pytest
 
 from privacy_checks import attacks, datasets, training
 from privacy_checks.models import small_cnn
-from privacy_checks.profiles import ATTACKS, CIFAR10_QUICK, DIGITS, derive_seed
+from privacy_checks.profiles import CIFAR10_QUICK, DIGITS, derive_seed
+
+import codelab  # benchmarks/codelab.py (pytest puts this directory on sys.path)
 
 PROFILES = {"digits": DIGITS, "cifar10-quick": CIFAR10_QUICK}
 
@@ -50,31 +52,21 @@ def setup(request, pytestconfig):
 
 
 def tutorial_evaluation(profile, data, model):
-    """The codelab's PrivacyMetrics.on_epoch_end, with the suite's seeding."""
+    """The codelab's PrivacyMetrics.on_epoch_end, with the suite's seeding and float64 softmax."""
     from scipy import special
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
-        membership_inference_attack as mia,
-    )
     from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        AttackInputData,
-        AttackType,
         PrivacyReportMetadata,
-        SlicingSpec,
     )
 
     logits_train = model.predict(data.x_members, batch_size=profile.batch_size, verbose=0)
     logits_test = model.predict(data.x_non_members, batch_size=profile.batch_size, verbose=0)
     with attacks.seeded_global_numpy(derive_seed(profile.seed, "attack", profile.models[0].name, 2)):
-        return mia.run_attacks(
-            AttackInputData(
-                labels_train=data.y_members,
-                labels_test=data.y_non_members,
-                probs_train=special.softmax(logits_train.astype(np.float64), axis=1),
-                probs_test=special.softmax(logits_test.astype(np.float64), axis=1),
-            ),
-            SlicingSpec(entire_dataset=True, by_class=True),
-            attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
-            privacy_report_metadata=PrivacyReportMetadata(epoch_num=2),
+        return codelab.attack(
+            special.softmax(logits_train.astype(np.float64), axis=1),
+            special.softmax(logits_test.astype(np.float64), axis=1),
+            data.y_members,
+            data.y_non_members,
+            PrivacyReportMetadata(epoch_num=2),
         )
 
 
