@@ -109,22 +109,35 @@ def done(value: T) -> "concurrent.futures.Future[Timed[T]]":
 
 
 class WorkerProcesses:
-    """Runs tasks in ``workers`` spawned processes, started when the first task comes."""
+    """Runs tasks in ``workers`` spawned processes, started when the first task comes.
 
-    overlaps = True
+    Where processes cannot start (no ``sem_open`` in some sandboxes, no
+    process left), tasks run in this process instead and :meth:`describe`
+    says why: slower, never a failed check.
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self.overlaps = True
+        self.unavailable: str | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def submit(self, task: Callable[..., T], *args: Any) -> "concurrent.futures.Future[Timed[T]]":
+        if self.unavailable is not None:
+            return InProcess().submit(task, *args)
         try:
-            return self._running().submit(timed, task, *args)
-        except concurrent.futures.process.BrokenProcessPool:
-            # A worker died during an earlier task (whose checks failed with that
-            # error); later tasks get a fresh pool rather than the same failure.
+            try:
+                return self._running().submit(timed, task, *args)
+            except concurrent.futures.process.BrokenProcessPool:
+                # A worker died during an earlier task (whose checks failed with that
+                # error); later tasks get a fresh pool rather than the same failure.
+                self.close()
+                return self._running().submit(timed, task, *args)
+        except (OSError, ImportError, NotImplementedError) as error:
+            self.unavailable = f"{type(error).__name__}: {error}"
+            self.overlaps = False
             self.close()
-            return self._running().submit(timed, task, *args)
+            return InProcess().submit(task, *args)
 
     def _running(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -142,6 +155,8 @@ class WorkerProcesses:
             self._pool = None
 
     def describe(self) -> str:
+        if self.unavailable is not None:
+            return f"in this process: worker processes could not start ({self.unavailable})"
         return f"in {self.workers} worker process{'es' if self.workers > 1 else ''}, beside training"
 
 

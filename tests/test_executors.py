@@ -77,3 +77,15 @@ def test_shared_pools_and_default_size():
     assert executors.executor(2) is executors.executor(2)
     assert isinstance(executors.executor(0), executors.InProcess)
     assert 1 <= executors.default_workers() <= executors.MAX_WORKERS
+
+
+def test_where_processes_cannot_start_tasks_run_here_and_say_why(monkeypatch):
+    def no_semaphores(*args, **kwargs):
+        raise ImportError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(executors.concurrent.futures, "ProcessPoolExecutor", no_semaphores)
+    pool = executors.WorkerProcesses(2)
+    assert pool.submit(int, "5").result().value == 5
+    assert pool.overlaps is False
+    assert "worker processes could not start (ImportError: This platform lacks" in pool.describe()
+    assert pool.submit(int, "6").result().value == 6
