@@ -70,26 +70,23 @@ def parse_seed(value: str) -> int:
     return seed
 
 
-def parse_calibrate(value: str) -> int:
+def _count(value: str, least: int, what: str) -> int:
+    """A whole number of at least ``least``; otherwise an error that says ``what`` is wanted."""
     try:
-        seeds = int(value)
+        number = int(value)
     except ValueError:
-        seeds = 0
-    if seeds < 2:
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: calibration needs a number of seeds, at least 2 (5 or more is better)"
-        )
-    return seeds
+        number = least - 1
+    if number < least:
+        raise argparse.ArgumentTypeError(f"{value!r}: {what}")
+    return number
+
+
+def parse_calibrate(value: str) -> int:
+    return _count(value, 2, "calibration needs a number of seeds, at least 2 (5 or more is better)")
 
 
 def parse_workers(value: str) -> int:
-    try:
-        workers = int(value)
-    except ValueError:
-        workers = -1
-    if workers < 0:
-        raise argparse.ArgumentTypeError(f"{value!r}: a number of worker processes, 0 or more")
-    return workers
+    return _count(value, 0, "a number of worker processes, 0 or more")
 
 
 def parse_dataset(value: str) -> str:
