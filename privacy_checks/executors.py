@@ -84,7 +84,7 @@ class _Deferred(concurrent.futures.Future):
             self._task = None
             try:
                 self.set_result(timed(task, *args))
-            except BaseException as error:  # remembered like a worker's error
+            except Exception as error:  # remembered like a worker's error (Ctrl-C is not)
                 self.set_exception(error)
         return super().result(timeout)
 
@@ -118,7 +118,6 @@ class WorkerProcesses:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.overlaps = True
         self.unavailable: str | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
@@ -135,9 +134,13 @@ class WorkerProcesses:
                 return self._running().submit(timed, task, *args)
         except (OSError, ImportError, NotImplementedError) as error:
             self.unavailable = f"{type(error).__name__}: {error}"
-            self.overlaps = False
             self.close()
             return InProcess().submit(task, *args)
+
+    @property
+    def overlaps(self) -> bool:
+        """Tasks run beside the caller, unless the processes could not start."""
+        return self.unavailable is None
 
     def _running(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:

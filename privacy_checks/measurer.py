@@ -55,6 +55,7 @@ class Measurer:
         #: (model, epoch) pairs that checks will ask for; None: all of the profile's.
         self._planned: frozenset[tuple[str, int]] | None = None
         self._costs: dict[str, _Cost] = {}
+        self._cache_names: dict[tuple[str, int | None], str] = {}
         self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
         self.cache_error: str | None = None
         self._source: str | None = None
@@ -103,13 +104,13 @@ class Measurer:
         self._training_started = time.perf_counter()
         run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot)
         self._cost(model).training = run.seconds
-        self._store(cache.save_training, cache.key(self.profile, model, self.versions), run, dataset.source)
+        self._store(cache.save_training, self._cache_name(model), run, dataset.source)
         return run
 
     def _cached_training(self, model: str) -> TrainingRun | None:
         if self.settings.cache_dir is None:
             return None
-        found = cache.load_training(self.settings.cache_dir, cache.key(self.profile, model, self.versions))
+        found = cache.load_training(self.settings.cache_dir, self._cache_name(model))
         if found is None:
             return None
         run, self._source = found
@@ -117,6 +118,12 @@ class Measurer:
         for snapshot in run.snapshots:
             self._schedule(snapshot)
         return run
+
+    def _cache_name(self, model: str, epoch: int | None = None) -> str:
+        """The cache key of a training (or of a snapshot's attacks), computed once: it reads the code."""
+        if (model, epoch) not in self._cache_names:
+            self._cache_names[(model, epoch)] = cache.key(self.profile, model, self.versions, epoch)
+        return self._cache_names[(model, epoch)]
 
     def _store(self, save, name: str, *args) -> None:
         """Caches a result; a cache that cannot be written only costs the next run time."""
@@ -147,7 +154,7 @@ class Measurer:
         key = (snapshot.model, snapshot.epoch)
         if key in self._pending or key in self._evaluations or not (needed or self._wanted(*key)):
             return
-        name = cache.key(self.profile, snapshot.model, self.versions, snapshot.epoch)
+        name = self._cache_name(snapshot.model, snapshot.epoch)
         cached = None
         if self.settings.cache_dir is not None:
             cached = cache.load_evaluation(self.settings.cache_dir, name, snapshot)
@@ -173,7 +180,7 @@ class Measurer:
             self._train_ahead_while(lambda: not future.done())
         outcome = future.result()
         if outcome.seconds is not None:  # attacked now, not found in the cache
-            self._store(cache.save_evaluation, cache.key(self.profile, model, self.versions, epoch), outcome.value)
+            self._store(cache.save_evaluation, self._cache_name(model, epoch), outcome.value)
             self._attacked(model, outcome.seconds)
         return outcome.value
 
