@@ -27,7 +27,8 @@ from privacy_checks.metrics import check_fprs, tpr_metric
 from privacy_checks.specs import (  # re-exported: the vocabulary users import from here
     ATTACKS, METRICS, DEFAULT_FPRS, ENTIRE_DATASET, DEFAULT_DELTA, DATASET_KINDS, dataset_kind,
     dataset_location, with_location, check_dataset, derive_seed, class_slice, DPSGD, ModelSpec,
-    Tolerance, DATA_FIELDS, split_seed_of, fingerprint_changes, DEFAULT_THREADS,
+    Tolerance, DATA_FIELDS, split_seed_of, fingerprint_changes, DEFAULT_THREADS, OUTPUTS,
+    check_dotted, callable_name,
 )
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "class_slice", "DPSGD", "ModelSpec", "Tolerance", "DATA_FIELDS", "split_seed_of",
     "fingerprint_changes", "Profile", "DIGITS", "CIFAR10", "CIFAR10_QUICK", "SMOKE",
     "DP_2_LAYERS", "PROFILES", "DEFAULT_PROFILE", "register_profile", "get_profile",
-    "DEFAULT_THREADS",
+    "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name",
 ]
 
 
@@ -48,14 +49,15 @@ class Profile:
     description: str
     dataset: str  #: ``digits``, ``cifar10`` or ``imagefolder:<path>``
     num_classes: int
-    input_shape: tuple[int, int, int]
+    #: One example's shape without the batch axis: ``(8, 8, 1)``, ``(13,)``, ``(20, 300)``.
+    input_shape: tuple[int, ...]
     members: int | None  #: size of the member (training) set; None: the source's train split
     models: tuple[ModelSpec, ...]
     epochs: int
     report_epochs: tuple[int, ...]
     batch_size: int
     learning_rate: float
-    padding: str  #: Conv2D padding: ``valid`` as in the tutorial, ``same`` for 8x8 inputs
+    padding: str  #: the codelab CNN's Conv2D padding: ``valid`` as in the tutorial, ``same`` for 8x8 inputs
     attacks: tuple[str, ...]  #: keys of :data:`ATTACKS`
     by_class: bool
     seed: int
@@ -98,6 +100,7 @@ class Profile:
         if len(set(names)) != len(names):
             problems.append(f"model names must be unique, got {names}")
         for model in self.models:
+            problems += [f"model {model.name}: {p}" for p in model.problems()]
             problems += self._dp_problems(model, names)
         problems += [
             f"{name} must be a positive integer, got {value!r}"
@@ -161,10 +164,7 @@ class Profile:
         fields["dataset"] = dataset_kind(self.dataset)
         # Fields added after baselines were recorded are left out while unset, so
         # that existing profiles keep their hash.
-        fields["models"] = [
-            {key: value for key, value in model.items() if value is not None}
-            for model in fields["models"]
-        ]
+        fields["models"] = [model.fingerprint() for model in self.models]
         if fields["split_seed"] is None or fields["split_seed"] == fields["seed"]:
             del fields["split_seed"]  # the default: the split follows the seed
         for name in ("intra_op_threads", "inter_op_threads"):

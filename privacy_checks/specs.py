@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Mapping
+import re
+from typing import Any, Callable, Mapping
 
 from privacy_checks.metrics import metric_fpr
 
@@ -119,13 +120,48 @@ class DPSGD:
         return found
 
 
+#: What a model's last layer gives: logits (the codelab's) or softmax probabilities.
+OUTPUTS: tuple[str, ...] = ("logits", "probabilities")
+
+#: ``"package.module:function"``: how a builder or data function is named in a profile.
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def check_dotted(path: str, what: str) -> str:
+    """Validates the spelling ``package.module:function``; returns it or raises ``ValueError``."""
+    if not isinstance(path, str) or not _DOTTED.fullmatch(path):
+        raise ValueError(
+            f"{what} {path!r} is not of the form 'package.module:function' "
+            "(an importable module, a colon, a callable in it)"
+        )
+    return path
+
+
+def callable_name(function: Callable[..., Any] | str) -> str:
+    """A builder or data function as a profile names it: ``package.module:function``."""
+    if isinstance(function, str):
+        return function
+    module = getattr(function, "__module__", None) or "<unknown>"
+    return f"{module}:{getattr(function, '__qualname__', repr(function))}"
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """One model of a study: the tutorial's ``small_cnn`` with ``num_conv`` conv layers."""
+    """One model of a study: a user's builder, or the codelab's ``small_cnn`` with ``num_conv`` conv layers.
+
+    A ``builder`` (``"package.module:function"``, or a callable when the profile
+    is registered from Python) is called as ``builder(input_shape, num_classes,
+    **params)`` and returns a ``tf.keras.Model``: compiled by its author (their
+    loss, optimizer and metrics), or not, and then compiled by the suite with
+    the profile's Adam learning rate, or with DP-SGD when ``dp`` is set.
+    Without a builder the model is the codelab CNN, described by ``num_conv``,
+    ``activation``, ``filters`` and ``dense_units``.
+    """
 
     name: str  #: identifier used in test ids and file names, e.g. ``2_layers``
     label: str  #: the plots' ``model_variant_label``, e.g. ``2 Layers``
-    num_conv: int
+    #: Conv layers of the built-in codelab CNN (without a builder only).
+    num_conv: int | None = None
     activation: str = "relu"
     #: Train with DP-SGD; the model then also gets epsilon checks.
     dp: DPSGD | None = None
@@ -136,6 +172,66 @@ class ModelSpec:
     filters: int | None = None
     #: Units of the hidden dense layer; None: the tutorial's 64.
     dense_units: int | None = None
+    #: ``"package.module:function"`` or a callable returning a ``tf.keras.Model``;
+    #: None: the built-in codelab CNN.
+    builder: str | Callable[..., Any] | None = None
+    #: Keyword arguments of the builder (plain values: numbers, strings, lists).
+    params: Mapping[str, Any] | None = None
+    #: What the model outputs: ``logits`` or ``probabilities`` (softmax). The
+    #: attacks see probabilities either way; None means ``logits``.
+    outputs: str | None = None
+    #: Declared by the user for what the cache cannot see (weights or files the
+    #: builder reads); changing it retrains.
+    version: str | None = None
+
+    @property
+    def output_kind(self) -> str:
+        return self.outputs or "logits"
+
+    @property
+    def builder_name(self) -> str | None:
+        return None if self.builder is None else callable_name(self.builder)
+
+    def problems(self) -> list[str]:
+        """What is wrong with this model's description (empty if nothing)."""
+        found = []
+        if self.builder is None:
+            if not (isinstance(self.num_conv, int) and self.num_conv >= 1):
+                found.append(
+                    "give a builder ('package.module:function' returning a tf.keras.Model) "
+                    f"or num_conv >= 1 for the built-in codelab CNN, got num_conv={self.num_conv!r}"
+                )
+            if self.params:
+                found.append("params are the builder's arguments: set builder too")
+        else:
+            if isinstance(self.builder, str):
+                try:
+                    check_dotted(self.builder, "builder")
+                except ValueError as error:
+                    found.append(str(error))
+            elif not callable(self.builder):
+                found.append(f"builder must be 'package.module:function' or a callable, got {self.builder!r}")
+            codelab = [k for k in ("num_conv", "filters", "dense_units") if getattr(self, k) is not None]
+            if codelab:
+                found.append(
+                    f"{', '.join(codelab)} describe the built-in codelab CNN; "
+                    "pass your builder's arguments in params"
+                )
+        if self.params is not None and not isinstance(self.params, Mapping):
+            found.append(f"params must be a table of keyword arguments, got {self.params!r}")
+        if self.outputs is not None and self.outputs not in OUTPUTS:
+            found.append(f"outputs must be one of {', '.join(OUTPUTS)}, got {self.outputs!r}")
+        return found
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The fields that change the numbers, as JSON; fields added later are left out while unset."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["dp"] = None if self.dp is None else dataclasses.asdict(self.dp)
+        fields["builder"] = self.builder_name
+        fields["params"] = dict(self.params) if self.params else None
+        if self.outputs == "logits":
+            fields["outputs"] = None
+        return {key: value for key, value in fields.items() if value is not None}
 
 
 @dataclasses.dataclass(frozen=True)
