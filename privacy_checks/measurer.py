@@ -14,17 +14,31 @@ from __future__ import annotations
 import dataclasses
 import time
 from concurrent.futures import Future
-from typing import Callable, Hashable, Iterable, TypeVar
+from pathlib import Path
+from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 from privacy_checks import cache
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate
 from privacy_checks.datasets import Dataset, load
 from privacy_checks.executors import Executor, InProcess, done
 from privacy_checks.settings import CheckFailed, Settings
-from privacy_checks.training import Snapshot, TrainingRun, train
+from privacy_checks.profiles import Profile
+from privacy_checks.training import MakeModel, Snapshot, TrainingRun, preflight, train
 from privacy_checks.verdicts import CaseKey
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class UserHooks:
+    """What a project's pytest hooks make instead of the profile's paths (:mod:`privacy_checks.hookspec`)."""
+
+    #: A model for (profile, spec), or None to use the spec's builder.
+    make_model: MakeModel | None = None
+    #: Members and non-members for (profile, data_dir), or None to use the profile's data source.
+    load_data: Callable[[Profile, str | None], Any] | None = None
+    #: The hook implementations' module files: the cache key covers them.
+    files: tuple[Path, ...] = ()
 
 
 class Measurer:
@@ -42,8 +56,10 @@ class Measurer:
         versions: dict[str, str],
         progress: Callable[[str], None] | None = None,
         executor: Executor | None = None,
+        hooks: UserHooks | None = None,
     ) -> None:
         self.settings = settings
+        self.hooks = hooks or UserHooks()
         self.profile = settings.profile
         self.versions = versions
         self.executor = executor if executor is not None else InProcess()
@@ -59,6 +75,7 @@ class Measurer:
         self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
         self.cache_error: str | None = None
         self._source: str | None = None
+        self._checked_models = False
         self.started = time.perf_counter()
         self._training_started = self.started
 
@@ -101,11 +118,34 @@ class Measurer:
 
     def _train(self, model: str) -> TrainingRun:
         dataset = self.dataset()
+        self._check_models(dataset)
+        failed = self._trainings.get(model)
+        if isinstance(failed, Exception):
+            raise failed
         self._training_started = time.perf_counter()
-        run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot)
+        run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot, self.hooks.make_model)
         self._cost(model).training = run.seconds
         self._store(cache.save_training, self._cache_name(model), run, dataset.source)
         return run
+
+    def _check_models(self, dataset: Dataset) -> None:
+        """Before the first training: builds every planned model once; a model that cannot be
+        trained as declared fails its own checks with the reason, before any training time is spent."""
+        if self._checked_models:
+            return
+        self._checked_models = True
+        for spec in self.profile.models:
+            if spec.name in self._trainings or not self._wanted_model(spec.name):
+                continue
+            try:
+                preflight(self.profile, [spec], dataset, self.hooks.make_model)
+            except Exception as error:  # remembered: the model's checks report it
+                self._trainings[spec.name] = error
+                if self._progress is not None:
+                    self._progress(f"{spec.name}: not trained: {error}")
+
+    def _wanted_model(self, model: str) -> bool:
+        return any(self._wanted(model, epoch) for epoch in self.profile.report_epochs)
 
     def _cached_training(self, model: str) -> TrainingRun | None:
         if self.settings.cache_dir is None:
@@ -122,7 +162,9 @@ class Measurer:
     def _cache_name(self, model: str, epoch: int | None = None) -> str:
         """The cache key of a training (or of a snapshot's attacks), computed once: it reads the code."""
         if (model, epoch) not in self._cache_names:
-            self._cache_names[(model, epoch)] = cache.key(self.profile, model, self.versions, epoch)
+            self._cache_names[(model, epoch)] = cache.key(
+                self.profile, model, self.versions, epoch, self.hooks.files
+            )
         return self._cache_names[(model, epoch)]
 
     def _store(self, save, name: str, *args) -> None:
@@ -162,7 +204,7 @@ class Measurer:
             self.cache_hits["attack runs"] += 1
             self._pending[key] = done(cached)
             return
-        self._pending[key] = self.executor.submit(evaluate, snapshot, self.profile)
+        self._pending[key] = self.executor.submit(evaluate, snapshot, self.profile.plain())
         self._cost(snapshot.model).submitted += 1
 
     def evaluation(self, model: str, epoch: int) -> Evaluation:
@@ -189,9 +231,7 @@ class Measurer:
         for spec in self.profile.models:
             if not waiting():
                 return
-            if spec.name in self._trainings or not any(
-                self._wanted(spec.name, epoch) for epoch in self.profile.report_epochs
-            ):
+            if spec.name in self._trainings or not self._wanted_model(spec.name):
                 continue
             try:
                 self.training(spec.name)
@@ -238,8 +278,9 @@ class Measurer:
         settings = dataclasses.replace(
             self.settings, profile=self.profile.with_seed(seed), update_baselines=False, calibrate=0
         )
-        other = Measurer(settings, self.versions, prefixed(self._progress, seed), self.executor)
+        other = Measurer(settings, self.versions, prefixed(self._progress, seed), self.executor, self.hooks)
         other._planned = self._planned
+        other._checked_models = self._checked_models  # the same models: built and checked once
         return other
 
     @property

@@ -24,6 +24,7 @@ from privacy_checks.files import display_path
 from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.profiles import dataset_kind, dataset_location, with_location
 from privacy_checks.measured import Measured
+from privacy_checks.measurer import UserHooks
 from privacy_checks.report import write_report
 from privacy_checks.session import (
     BASELINE,
@@ -63,7 +64,36 @@ def pytest_configure(config: pytest.Config) -> None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(f"[privacy] {message}")
 
-    config.stash[RUN_KEY] = PrivacyRun(options.resolve_settings(config), progress)
+    config.stash[RUN_KEY] = PrivacyRun(options.resolve_settings(config), progress, user_hooks(config))
+
+
+def user_hooks(config: pytest.Config) -> UserHooks:
+    """The project's ``pytest_privacy_build_model`` / ``pytest_privacy_load_data`` implementations, if any.
+
+    A hook nobody implements is not called at all, and the module files of
+    those implemented go into the cache key.
+    """
+    hook = config.hook
+    files: list[Path] = []
+
+    def implemented(name: str):
+        caller = getattr(hook, name, None)
+        impls = caller.get_hookimpls() if caller is not None else []
+        files.extend(Path(impl.plugin.__file__) for impl in impls if getattr(impl.plugin, "__file__", None))
+        return caller if impls else None
+
+    build = implemented("pytest_privacy_build_model")
+    load = implemented("pytest_privacy_load_data")
+    return UserHooks(
+        make_model=None if build is None else lambda profile, spec: build(
+            config=config, profile=profile, model=spec,
+            input_shape=tuple(profile.input_shape), num_classes=profile.num_classes,
+        ),
+        load_data=None if load is None else lambda profile, data_dir: load(
+            config=config, profile=profile, data_dir=data_dir
+        ),
+        files=tuple(files),
+    )
 
 
 def _run(config: pytest.Config) -> PrivacyRun:

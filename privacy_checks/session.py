@@ -25,7 +25,7 @@ from privacy_checks.baselines import Baseline
 from privacy_checks.book import BaselineBook, BaselineChange
 from privacy_checks.calibration import Calibration
 from privacy_checks.executors import executor
-from privacy_checks.measurer import Measurer
+from privacy_checks.measurer import Measurer, UserHooks
 from privacy_checks.settings import CheckFailed, Settings, versions
 from privacy_checks.training import TrainingRun
 from privacy_checks.verdicts import BASELINE, Case, CaseKey, Comparison, GuaranteeCheck, cases, compare
@@ -36,11 +36,16 @@ __all__ = ["BASELINE", "Case", "CheckFailed", "PrivacyRun", "Settings", "cases"]
 class PrivacyRun:
     """One session's verdicts, and the parts that measure, remember and write them."""
 
-    def __init__(self, settings: Settings, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Callable[[str], None] | None = None,
+        hooks: UserHooks | None = None,
+    ) -> None:
         self.settings = settings
         self.profile = settings.profile
         self.versions = versions()
-        self.measurer = Measurer(settings, self.versions, progress, executor(settings.workers))
+        self.measurer = Measurer(settings, self.versions, progress, executor(settings.workers), hooks)
         self.book = BaselineBook(settings, self.versions)
         self.calibration = Calibration(settings, self.measurer)
         self.comparisons: dict[CaseKey, Comparison] = {}

@@ -16,12 +16,12 @@ import contextlib
 import dataclasses
 import time
 import warnings
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from privacy_checks.datasets import Dataset
-from privacy_checks.models import small_cnn
+from privacy_checks import models
 from privacy_checks.profiles import ModelSpec, Profile, derive_seed
 
 #: Prediction batch size: privacy evaluation must not cost more than training.
@@ -84,10 +84,17 @@ def accuracy_and_loss(logits: np.ndarray, labels: np.ndarray) -> tuple[float, fl
     return float(accuracy), float(loss.mean())
 
 
-def take_snapshot(model, dataset: Dataset, name: str, epoch: int) -> Snapshot:
-    """Predicts members and non-members once each, in large batches."""
+def take_snapshot(model, dataset: Dataset, name: str, epoch: int, outputs: str = "logits") -> Snapshot:
+    """Predicts members and non-members once each, in large batches.
+
+    A model that outputs probabilities is kept as their logarithms: valid
+    logits of the same probabilities (softmax(log p) = p), so that attacks,
+    accuracy and loss treat every model alike.
+    """
     logits_in = model.predict(dataset.x_members, batch_size=PREDICT_BATCH_SIZE, verbose=0)
     logits_out = model.predict(dataset.x_non_members, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    if outputs == "probabilities":
+        logits_in, logits_out = models.log_probabilities(logits_in), models.log_probabilities(logits_out)
     if not (np.isfinite(logits_in).all() and np.isfinite(logits_out).all()):
         raise TrainingDiverged(name, epoch)
     train_accuracy, train_loss = accuracy_and_loss(logits_in, dataset.y_members)
@@ -118,7 +125,7 @@ def _snapshot_callback(dataset: Dataset, spec: ModelSpec, report_epochs, on_snap
             if loss is not None and not np.isfinite(loss):
                 raise TrainingDiverged(spec.name, epoch)
             if epoch in report_epochs:
-                snapshot = take_snapshot(self.model, dataset, spec.name, epoch)
+                snapshot = take_snapshot(self.model, dataset, spec.name, epoch, spec.output_kind)
                 store.append(snapshot)
                 if on_snapshot is not None:
                     on_snapshot(snapshot)
@@ -192,11 +199,43 @@ def configure_threads(profile: Profile) -> None:
         ) from None
 
 
+#: Builds a model instead of its builder (the ``pytest_privacy_build_model`` hook); None: the builder.
+MakeModel = Callable[[Profile, ModelSpec], object]
+
+
+def prepare(profile: Profile, spec: ModelSpec, dataset: Dataset, make: MakeModel | None = None):
+    """``spec``'s model, built, checked against the profile and the data, and compiled."""
+    model = models.build(profile, spec, None if make is None else make(profile, spec))
+    models.check_outputs(profile, spec, model, dataset.x_members)
+    return model
+
+
+def preflight(
+    profile: Profile, specs: Iterable[ModelSpec], dataset: Dataset, make: MakeModel | None = None
+) -> None:
+    """Builds and checks every model once, before the first one trains.
+
+    A builder that returns the wrong model, or probabilities declared as
+    logits, is then reported before minutes of training, not after the
+    models before it.
+    """
+    import tensorflow as tf
+
+    configure_threads(profile)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
+        for spec in specs:
+            tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
+            prepare(profile, spec, dataset, make)
+            tf.keras.backend.clear_session()
+
+
 def train(
     profile: Profile,
     spec: ModelSpec,
     dataset: Dataset,
     on_snapshot: Callable[[Snapshot], None] | None = None,
+    make: MakeModel | None = None,
 ) -> TrainingRun:
     """Trains ``spec`` on the members for ``profile.epochs`` epochs, deterministically."""
     import tensorflow as tf
@@ -205,10 +244,10 @@ def train(
     with warnings.catch_warnings():
         # Keras 2.15 calls random.randint(1, 1e9), deprecated since Python 3.10.
         warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
-        return _train(tf, profile, spec, dataset, on_snapshot)
+        return _train(tf, profile, spec, dataset, on_snapshot, make)
 
 
-def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
+def _train(tf, profile, spec, dataset, on_snapshot, make) -> TrainingRun:
     members = len(dataset.y_members)
     if spec.dp is not None and members % profile.batch_size:
         raise ValueError(
@@ -217,18 +256,7 @@ def _train(tf, profile, spec, dataset, on_snapshot) -> TrainingRun:
         )
     tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
     tf.config.experimental.enable_op_determinism()
-    model = small_cnn(
-        profile.input_shape,
-        profile.num_classes,
-        spec.num_conv,
-        activation=spec.activation,
-        padding=profile.padding,
-        learning_rate=profile.learning_rate,
-        dp=spec.dp,
-        batch_size=profile.batch_size,
-        filters=spec.filters or 32,
-        dense_units=spec.dense_units or 64,
-    )
+    model = prepare(profile, spec, dataset, make)
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
     start = time.perf_counter()
