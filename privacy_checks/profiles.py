@@ -28,7 +28,7 @@ from privacy_checks.specs import (  # re-exported: the vocabulary users import f
     ATTACKS, METRICS, DEFAULT_FPRS, ENTIRE_DATASET, DEFAULT_DELTA, DATASET_KINDS, dataset_kind,
     dataset_location, with_location, check_dataset, derive_seed, class_slice, DPSGD, ModelSpec,
     Tolerance, DATA_FIELDS, split_seed_of, fingerprint_changes, DEFAULT_THREADS, OUTPUTS,
-    check_dotted, callable_name,
+    check_dotted, callable_name, is_path_source,
 )
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
     "class_slice", "DPSGD", "ModelSpec", "Tolerance", "DATA_FIELDS", "split_seed_of",
     "fingerprint_changes", "Profile", "DIGITS", "CIFAR10", "CIFAR10_QUICK", "SMOKE",
     "DP_2_LAYERS", "PROFILES", "DEFAULT_PROFILE", "register_profile", "get_profile",
-    "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name",
+    "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name", "is_path_source",
 ]
 
 
@@ -159,9 +159,10 @@ class Profile:
         fields = dataclasses.asdict(self)
         for key in ("name", "description", "tolerance", "class_tolerance"):
             fields.pop(key)
-        # Where an image folder lies differs per machine; what it holds is recorded
-        # with the baseline as its data source.
-        fields["dataset"] = dataset_kind(self.dataset)
+        # Where an image folder or .npz file lies differs per machine; what it holds
+        # is recorded with the baseline as its data source (and its content goes
+        # into the cache key). A tfds name or data function is the same everywhere.
+        fields["dataset"] = dataset_kind(self.dataset) if is_path_source(self.dataset) else self.dataset
         # Fields added after baselines were recorded are left out while unset, so
         # that existing profiles keep their hash.
         fields["models"] = [model.fingerprint() for model in self.models]
