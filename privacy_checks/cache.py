@@ -21,11 +21,11 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from privacy_checks import accounting, attacks, datasets, metrics, models, training
+from privacy_checks import accounting, attacks, datasets, dotted, metrics, models, training
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.files import write_atomic
 from privacy_checks.profiles import Profile
@@ -36,25 +36,47 @@ _SNAPSHOT_ARRAYS = ("logits_members", "logits_non_members", "labels_members", "l
 _SNAPSHOT_SCALARS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
 
 
-def _code_digest(*modules) -> str:
+def _digest(files: Iterable[Path]) -> str:
     digest = hashlib.sha256()
-    for module in modules:
-        digest.update(Path(module.__file__).read_bytes())
+    for path in files:
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def key(profile: Profile, model: str, versions: Mapping[str, str], epoch: int | None = None) -> str:
-    """The cache key of a model's training run (``epoch=None``) or of one snapshot's attacks."""
-    code = (datasets, models, training)
+def user_files(profile: Profile, model: str, extra: Iterable[Path] = ()) -> tuple[Path, ...]:
+    """The user's code and data files that decide a model's numbers: the builder's module,
+    the data function's module or the ``.npz`` file, and ``extra`` (hook implementations)."""
+    builder = profile.model(model).builder
+    found = [] if builder is None else [dotted.module_file(builder)]
+    found += [*datasets.source_files(profile.dataset), *extra]
+    return tuple(sorted({path.resolve() for path in found if path is not None and path.is_file()}))
+
+
+def key(
+    profile: Profile,
+    model: str,
+    versions: Mapping[str, str],
+    epoch: int | None = None,
+    extra_files: Iterable[Path] = (),
+) -> str:
+    """The cache key of a model's training run (``epoch=None``) or of one snapshot's attacks.
+
+    It covers the user's builder and data function by the whole module file
+    they live in (what they call from elsewhere is not seen: the model's
+    ``version`` is for that) and ``extra_files`` (the hook implementations).
+    """
+    code = (datasets, dotted, models, training)
     if epoch is not None:
         code += (attacks, accounting, metrics)
+    spec = profile.model(model)
     payload = {
         "format": FORMAT,
         "fingerprint": profile.fingerprint(),
         "dataset": profile.dataset,  # the fingerprint keeps only the kind of an image folder
-        "model": dataclasses.asdict(profile.model(model)),
+        "model": spec.fingerprint(),
         "versions": dict(versions),
-        "code": _code_digest(*code),
+        "code": _digest(Path(module.__file__) for module in code),
+        "user_code": _digest(user_files(profile, model, extra_files)),
         "epoch": epoch,
     }
     text = json.dumps(payload, sort_keys=True)

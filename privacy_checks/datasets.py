@@ -38,7 +38,7 @@ tfds or NumPy.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +87,18 @@ _OPTIONAL_NAMES: tuple[str, ...] = ("class_names",)
 MIN_CLASS_EXAMPLES = 5
 
 
-def load(profile: Profile, *, data_dir: str | None = None) -> Dataset:
-    """Loads the profile's data source, draws its member set, and checks it (:func:`validate`)."""
-    pool, images = _read(profile, data_dir)
+#: The ``pytest_privacy_load_data`` hook: members and non-members for (profile, data_dir), or None.
+LoadData = Callable[[Profile, "str | None"], Any]
+
+
+def load(profile: Profile, *, data_dir: str | None = None, hook: LoadData | None = None) -> Dataset:
+    """Loads the profile's data source (or what ``hook`` returns instead), draws its member set,
+    and checks it (:func:`validate`)."""
+    returned = None if hook is None else hook(profile, data_dir)
+    if returned is None:
+        pool, images = _read(profile, data_dir)
+    else:
+        pool, images = from_returned(returned, "pytest_privacy_load_data", "pytest_privacy_load_data", profile), False
     _check_arrays(pool, profile)  # before drawing members: stratifying needs sound labels
     pool = dataclasses.replace(
         pool, y_members=pool.y_members.astype(np.int64), y_non_members=pool.y_non_members.astype(np.int64)
@@ -324,6 +333,14 @@ def _function(path: str, profile: Profile) -> Dataset:
         raise DatasetError(
             f"{where}: the data function {path!r} raised {type(error).__name__}: {error}"
         ) from error
+    return from_returned(returned, f"{where}: the data function {path!r}", f"function:{path}", profile)
+
+
+def from_returned(returned: Any, where: str, source: str, profile: Profile) -> Dataset:
+    """What a data function or the ``pytest_privacy_load_data`` hook returned, as a :class:`Dataset`.
+
+    ``where`` names the function in messages; ``source`` is what baselines record.
+    """
     shape = (
         "return a mapping with keys x_members, y_members, x_non_members, y_non_members "
         "(and optionally class_names), or a tuple (x_members, y_members, x_non_members, y_non_members)"
@@ -333,16 +350,14 @@ def _function(path: str, profile: Profile) -> Dataset:
         unknown = sorted(str(k) for k in returned if k not in ARRAY_NAMES + _OPTIONAL_NAMES)
         if missing or unknown:
             what = f"lacks {', '.join(missing)}" if missing else f"has unknown keys {', '.join(unknown)}"
-            raise DatasetError(f"{where}: the mapping that {path!r} returned {what}; {shape}")
+            raise DatasetError(f"{where}: the mapping it returned {what}; {shape}")
         arrays = dict(returned)
     elif isinstance(returned, Sequence) and not isinstance(returned, str) and len(returned) == 4:
         arrays = dict(zip(ARRAY_NAMES, returned))
     else:
-        raise DatasetError(
-            f"{where}: the data function {path!r} returned {_describe(returned)}; {shape}"
-        )
-    dataset = _from_arrays(arrays, f"{where}: the data function {path!r}", profile)
-    source = f"function:{path} ({len(dataset.y_members)} members / {len(dataset.y_non_members)} non-members)"
+        raise DatasetError(f"{where}: it returned {_describe(returned)}; {shape}")
+    dataset = _from_arrays(arrays, where, profile)
+    source = f"{source} ({len(dataset.y_members)} members / {len(dataset.y_non_members)} non-members)"
     return dataclasses.replace(dataset, source=source)
 
 

@@ -15,14 +15,13 @@ import dataclasses
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, TypeVar
+from typing import Callable, Hashable, Iterable, TypeVar
 
 from privacy_checks import cache
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate
-from privacy_checks.datasets import Dataset, load
+from privacy_checks.datasets import Dataset, LoadData, load
 from privacy_checks.executors import Executor, InProcess, done
 from privacy_checks.settings import CheckFailed, Settings
-from privacy_checks.profiles import Profile
 from privacy_checks.training import MakeModel, Snapshot, TrainingRun, preflight, train
 from privacy_checks.verdicts import CaseKey
 
@@ -36,7 +35,7 @@ class UserHooks:
     #: A model for (profile, spec), or None to use the spec's builder.
     make_model: MakeModel | None = None
     #: Members and non-members for (profile, data_dir), or None to use the profile's data source.
-    load_data: Callable[[Profile, str | None], Any] | None = None
+    load_data: LoadData | None = None
     #: The hook implementations' module files: the cache key covers them.
     files: tuple[Path, ...] = ()
 
@@ -106,7 +105,7 @@ class Measurer:
         return self._remember(self._results, "dataset", self._load, "data set not available")
 
     def _load(self) -> Dataset:
-        dataset = load(self.profile, data_dir=self.settings.data_dir)
+        dataset = load(self.profile, data_dir=self.settings.data_dir, hook=self.hooks.load_data)
         self._source = dataset.source
         return dataset
 

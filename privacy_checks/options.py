@@ -29,9 +29,9 @@ from privacy_checks.profiles import (
     PROFILES,
     Profile,
     check_dataset,
-    dataset_kind,
     dataset_location,
     get_profile,
+    is_path_source,
     with_location,
 )
 from privacy_checks.session import Settings
@@ -139,8 +139,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("privacy_report_dir", "where the privacy report is written", metavar="DIR", default="privacy-report"),
     Option(
         "privacy_dataset",
-        "data source instead of the profile's: digits, cifar10 (tfds) or imagefolder:<dir> with "
-        "<dir>/train/<class>/* and <dir>/test/<class>/*",
+        "data source instead of the profile's: digits, cifar10 (tfds), tfds:NAME[@MEMBERS,NON_MEMBERS] "
+        "(splits; default train,test), imagefolder:<dir> (<dir>/train/<class>/*, <dir>/test/<class>/*), "
+        "npz:<file> (x_members, y_members, x_non_members, y_non_members) or "
+        "function:package.module:function (returns those arrays)",
         metavar="SOURCE",
         parse=parse_dataset,
     ),
@@ -256,7 +258,7 @@ def _profile(config: pytest.Config) -> Profile:
         raise pytest.UsageError(f"{where}: {error.args[0]}") from None
     dataset = get(config, "privacy_dataset")
     if dataset:
-        if dataset_kind(dataset) == "imagefolder":
+        if is_path_source(dataset):
             dataset = with_location(dataset, path(config, "privacy_dataset", dataset_location(dataset)))
         profile = dataclasses.replace(profile, dataset=dataset)
     seed = get(config, "privacy_seed")

@@ -33,6 +33,17 @@ def _round(value: float) -> float:
     return round(float(value), DECIMALS)
 
 
+def _built_by(spec) -> dict:
+    """A user's builder and what its model outputs (nothing for the codelab CNN, which gives logits)."""
+    if spec.builder is None and spec.outputs is None:
+        return {}
+    found = {key: spec.fingerprint()[key] for key in ("builder", "params", "version") if key in spec.fingerprint()}
+    found["outputs"] = spec.output_kind
+    if spec.output_kind == "probabilities":
+        found["attacks_see"] = "the model's probabilities (kept as log-probabilities, softmax(log p) = p)"
+    return found
+
+
 def results_document(measured: Measured) -> dict:
     """Everything measured in this session, ready for ``json.dumps``."""
     profile, comparisons = measured.profile, measured.comparisons
@@ -41,7 +52,7 @@ def results_document(measured: Measured) -> dict:
     for evaluation in measured.evaluations:
         snapshot = evaluation.snapshot
         spec = profile.model(snapshot.model)
-        model = models.setdefault(snapshot.model, {"label": spec.label, "epochs": []})
+        model = models.setdefault(snapshot.model, {"label": spec.label, **_built_by(spec), "epochs": []})
         epoch = {
             "epoch": snapshot.epoch,
             "train_accuracy": _round(snapshot.train_accuracy),

@@ -387,7 +387,7 @@ def test_data_function_may_return_a_tuple(data_module):
     [
         ("three", "returned a tuple of 3 items; return a mapping with keys x_members"),
         ("nothing", "returned a NoneType; return a mapping"),
-        ("typo", "the mapping that 'team_data:typo' returned has unknown keys class_name"),
+        ("typo", "'team_data:typo': the mapping it returned has unknown keys class_name"),
         ("broken", "the data function 'team_data:broken' raised OSError: no such table"),
     ],
 )

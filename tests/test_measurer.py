@@ -15,10 +15,10 @@ from privacy_checks.training import TrainingRun
 def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
     real_train = measurer.train
 
-    def train(profile, spec, dataset, on_snapshot=None):
+    def train(profile, spec, dataset, on_snapshot=None, make=None):
         if spec.name == "2_layers":
             raise MemoryError("out of memory")
-        return real_train(profile, spec, dataset, on_snapshot)
+        return real_train(profile, spec, dataset, on_snapshot, make)
 
     monkeypatch.setattr(measurer, "train", train)
     privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
@@ -27,6 +27,26 @@ def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
     with pytest.raises(session.CheckFailed, match="training 2_layers failed"):
         privacy.training("2_layers")  # remembered, not retried for every check
     assert [s.epoch for s in privacy.training("3_layers").snapshots] == [1, 3]
+
+
+def test_a_model_that_cannot_be_built_fails_its_checks_before_any_training(tmp_path, monkeypatch):
+    """The broken model is found when the first model is about to train; the other still trains."""
+    from privacy_checks.profiles import ModelSpec
+
+    broken = ModelSpec("broken", "Broken", builder=lambda shape, classes: "not a model")
+    profile = dataclasses.replace(SMOKE, models=(SMOKE.models[0], broken))
+    trained = []
+    real_train = measurer.train
+    monkeypatch.setattr(
+        measurer, "train", lambda profile, spec, *args: trained.append(spec.name) or real_train(profile, spec, *args)
+    )
+    lines = []
+    privacy = PrivacyRun(Settings(profile, tmp_path, tmp_path), lines.append)
+    assert privacy.training("2_layers").snapshots
+    assert any(line.startswith("broken: not trained: profile 'smoke', model 'broken' (builder)") for line in lines)
+    with pytest.raises(session.CheckFailed, match="returned a str, not a tf.keras.Model"):
+        privacy.training("broken")
+    assert trained == ["2_layers"]
 
 
 def test_diverged_training_fails_its_checks_and_runs_no_attack(tmp_path, nan_model):
