@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
+import os
 import re
 from typing import Any
 
+from privacy_checks.files import display_path
 from privacy_checks.metrics import check_fprs, tpr_metric
 from privacy_checks.specs import (  # re-exported: the vocabulary users import from here
     ATTACKS, METRICS, DEFAULT_FPRS, ENTIRE_DATASET, DEFAULT_DELTA, DATASET_KINDS, dataset_kind,
@@ -37,6 +40,7 @@ __all__ = [
     "class_slice", "DPSGD", "ModelSpec", "Tolerance", "DATA_FIELDS", "split_seed_of",
     "fingerprint_changes", "Profile", "DIGITS", "CIFAR10", "CIFAR10_QUICK", "SMOKE",
     "DP_2_LAYERS", "PROFILES", "DEFAULT_PROFILE", "register_profile", "get_profile",
+    "Origin", "origin_of", "unregister_profile", "set_project_file",
     "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name", "is_path_source",
 ]
 
@@ -297,15 +301,86 @@ DEFAULT_PROFILE = DIGITS.name
 _BUILT_IN = frozenset(PROFILES)
 
 
-def register_profile(profile: Profile, replace: bool = False) -> Profile:
+@dataclasses.dataclass(frozen=True)
+class Origin:
+    """Where a registered profile was defined: named in messages, and used to tell leftovers apart.
+
+    A *declared* profile comes from a pyproject.toml table or a
+    ``pytest_privacy_profiles`` hook: the plugin registers it for one pytest
+    run and forgets it when the run ends, and no other definition may share
+    its name (two places defining one name leave the reader guessing which
+    one is measured).
+    """
+
+    #: As messages show it: ``conftest.py:12``, ``pyproject.toml [tool.privacy_checks.profiles.wine]``.
+    where: str
+    #: The defining file's absolute path, when known: a definition whose file belongs
+    #: to no module loaded now and lies outside the rootdir is a leftover of an
+    #: earlier in-process pytest run (pytester).
+    file: str | None = None
+    declared: bool = False
+
+    def __str__(self) -> str:
+        return self.where
+
+
+#: Each registered name's profile and where it was defined. Kept beside
+#: :data:`PROFILES` (which tests may replace or restore) and trusted only while
+#: it describes the very profile registered under the name.
+_ORIGINS: dict[str, tuple[Profile, Origin]] = {
+    name: (profile, Origin("privacy_checks' built-in profiles", os.path.abspath(__file__)))
+    for name, profile in PROFILES.items()
+}
+
+#: The pyproject.toml of the pytest run in progress (set by the plugin), so that an
+#: unknown profile's message can say where the project could declare it.
+_PROJECT_FILE: str | None = None
+
+
+def origin_of(name: str) -> Origin | None:
+    """Where the profile registered as ``name`` was defined; None if none is, or nobody said."""
+    profile, origin = _ORIGINS.get(name, (None, None))
+    return origin if profile is not None and PROFILES.get(name) is profile else None
+
+
+def _caller_origin() -> Origin:
+    """The ``file:line`` that called :func:`register_profile`."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    if caller is None:
+        return Origin("an unknown place")
+    file = os.path.abspath(caller.f_code.co_filename)
+    return Origin(f"{display_path(file)}:{caller.f_lineno}", file)
+
+
+def _defined_twice(name: str, before: Origin | None, after: Origin) -> str:
+    hint = (
+        "built-in profiles cannot be redefined; give yours another name"
+        if name in _BUILT_IN
+        else "define it in one place only, or give one of them another name"
+    )
+    return f"profile {name!r} is defined twice: in {before or 'an unknown place'} and in {after}; {hint}"
+
+
+def register_profile(profile: Profile, replace: bool = False, *, origin: Origin | str | None = None) -> Profile:
     """Makes a project's own profile selectable by name; call it from a ``conftest.py``.
 
     A name may be registered again with an identical profile (conftest files
     can be imported more than once), or with a changed one when ``replace`` is
     true: a project that edits its study in place (the change its baselines
     then judge). Built-in names cannot be redefined.
+
+    ``origin`` says where the profile is defined (default: the caller's
+    ``file:line``). A name a pyproject.toml table or a ``pytest_privacy_profiles``
+    hook declares belongs to that declaration: defining it anywhere else too
+    is an error that names both places, whichever comes first.
     """
+    if not isinstance(origin, Origin):
+        origin = _caller_origin() if origin is None else Origin(origin)
     known = PROFILES.get(profile.name)
+    before = origin_of(profile.name) if known is not None else None
+    if known is not None and (origin.declared or (before is not None and before.declared)) and before != origin:
+        raise ValueError(_defined_twice(profile.name, before, origin))
     if known is not None and known != profile and (not replace or profile.name in _BUILT_IN):
         hint = (
             "built-in profiles cannot be redefined; give yours another name"
@@ -314,14 +389,44 @@ def register_profile(profile: Profile, replace: bool = False) -> Profile:
         )
         raise ValueError(f"a different profile named {profile.name!r} is already registered; {hint}")
     PROFILES[profile.name] = profile
+    _ORIGINS[profile.name] = (profile, origin)
     return profile
 
 
+def unregister_profile(profile: Profile) -> None:
+    """Forgets ``profile`` if it is the one registered under its name (built-ins stay).
+
+    The plugin forgets what one pytest run declared when the run ends, and
+    what an earlier in-process run (pytester) left behind, so that one
+    process can host many runs of many projects.
+    """
+    if profile.name in _BUILT_IN:
+        raise ValueError(f"built-in profile {profile.name!r} cannot be unregistered")
+    if PROFILES.get(profile.name) is profile:
+        del PROFILES[profile.name]
+        _ORIGINS.pop(profile.name, None)
+
+
+def set_project_file(path: str | None) -> str | None:
+    """Tells :func:`get_profile` the running project's pyproject.toml (None: none); returns the previous one."""
+    global _PROJECT_FILE
+    previous, _PROJECT_FILE = _PROJECT_FILE, path
+    return previous
+
+
 def get_profile(name: str) -> Profile:
-    """The named profile, or a ``KeyError`` that lists the valid names."""
+    """The named profile, or a ``KeyError`` that lists the valid names (and where to declare another)."""
     try:
         return PROFILES[name]
     except KeyError:
+        hint = ""
+        if _PROJECT_FILE is not None:
+            key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+            hint = (
+                f". {display_path(_PROJECT_FILE)} declares no [tool.privacy_checks.profiles.{key}]: "
+                "declare it there (docs/your-own-model.md), or register it from a conftest.py "
+                "with privacy_checks.profiles.register_profile"
+            )
         raise KeyError(
-            f"unknown privacy profile {name!r}; choose one of: {', '.join(sorted(PROFILES))}"
+            f"unknown privacy profile {name!r}; choose one of: {', '.join(sorted(PROFILES))}{hint}"
         ) from None
