@@ -19,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-from privacy_checks import messages, options, summary
+from privacy_checks import hookspec, messages, options, project, summary
 from privacy_checks.files import display_path
 from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.profiles import dataset_kind, dataset_location, with_location
@@ -35,10 +35,16 @@ from privacy_checks.session import (
 )
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
+DECLARED_KEY = pytest.StashKey[project.RunProfiles]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """The hooks a project may implement: :mod:`privacy_checks.hookspec`."""
+    pluginmanager.add_hookspecs(hookspec)
 
 
 @pytest.hookimpl(trylast=True)  # after the cache provider has set config.cache
@@ -63,6 +69,15 @@ def pytest_configure(config: pytest.Config) -> None:
             return
         with capture.global_and_fixture_disabled():
             reporter.write_line(f"[privacy] {message}")
+
+    # The project's own profiles (pyproject.toml, pytest_privacy_profiles), before the
+    # options name one; stashed first, so that pytest_unconfigure forgets them even
+    # when a later one is refused.
+    declared = config.stash[DECLARED_KEY] = project.RunProfiles(config.rootpath)
+    try:
+        declared.declare(config)
+    except project.ProfileError as error:
+        raise pytest.UsageError(str(error)) from None
 
     config.stash[RUN_KEY] = PrivacyRun(options.resolve_settings(config), progress, user_hooks(config))
 
@@ -94,6 +109,13 @@ def user_hooks(config: pytest.Config) -> UserHooks:
         ),
         files=tuple(files),
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Forgets the profiles this run declared: other runs in this process (pytester) declare their own."""
+    declared = config.stash.get(DECLARED_KEY, None)
+    if declared is not None:
+        declared.forget()
 
 
 def _run(config: pytest.Config) -> PrivacyRun:
