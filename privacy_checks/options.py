@@ -117,7 +117,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "privacy_profile",
-        f"profile to run: {', '.join(sorted(PROFILES))}, or one a conftest.py registers with "
+        f"profile to run: {', '.join(sorted(PROFILES))}, one the project declares in pyproject.toml "
+        "([tool.privacy_checks.profiles.NAME]), or one a conftest.py registers with "
         "privacy_checks.profiles.register_profile",
         metavar="NAME",
         default=DEFAULT_PROFILE,

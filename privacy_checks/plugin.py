@@ -22,7 +22,7 @@ import pytest
 from privacy_checks import hookspec, messages, options, project, summary
 from privacy_checks.files import display_path
 from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status
-from privacy_checks.profiles import dataset_kind, dataset_location, with_location
+from privacy_checks.profiles import dataset_location, is_path_source, with_location
 from privacy_checks.measured import Measured
 from privacy_checks.measurer import UserHooks
 from privacy_checks.report import write_report
@@ -144,7 +144,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _display_dataset(dataset: str) -> str:
-    if dataset_kind(dataset) != "imagefolder":
+    if not is_path_source(dataset):
         return dataset
     return with_location(dataset, display_path(Path(dataset_location(dataset))))
 

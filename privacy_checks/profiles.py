@@ -17,6 +17,7 @@ collection and ``pytest --help`` stay fast.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import inspect
@@ -177,6 +178,24 @@ class Profile:
                 del fields[name]  # the default, which every baseline before the field had
         # As JSON has it (tuples become lists), so that it equals a stored copy.
         return json.loads(json.dumps(fields))
+
+    def plain(self) -> "Profile":
+        """The same profile with builders given as callables replaced by their names.
+
+        What worker processes receive: a callable from a conftest.py may not be
+        importable there, and the attacks need only the model's name and label.
+        """
+        models = tuple(
+            model if isinstance(model.builder, (str, type(None)))
+            else dataclasses.replace(model, builder=model.builder_name)
+            for model in self.models
+        )
+        if models == self.models:
+            return self
+        # Not re-validated: a lambda's name is no importable path, and need not be.
+        plain = copy.copy(self)
+        object.__setattr__(plain, "models", models)
+        return plain
 
     @property
     def data_seed(self) -> int:
