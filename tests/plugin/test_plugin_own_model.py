@@ -1,0 +1,164 @@
+"""A team's own model and data through pytest: a builder and a data function named in pyproject.toml, the
+hooks that make them instead, and each bad input stopped with its message before any training.
+
+The data is tabular (a seeded scikit-learn ``make_classification``), the model a small MLP: seconds per run.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from privacy_checks import profiles
+from privacy_pytester import SUITE, run
+
+TEAM = textwrap.dedent(
+    """
+    import numpy as np
+    import tensorflow as tf
+    from sklearn.datasets import make_classification
+
+
+    def build(input_shape, num_classes, hidden=32, softmax=False, width=None):
+        inputs = tf.keras.Input(input_shape)
+        x = tf.keras.layers.Dense(hidden, activation="relu")(inputs)
+        outputs = tf.keras.layers.Dense(width or num_classes, activation="softmax" if softmax else None)(x)
+        return tf.keras.Model(inputs, outputs)
+
+
+    def data():
+        x, y = make_classification(
+            n_samples=400, n_features=12, n_informative=6, n_classes=3, random_state=0
+        )
+        x = x.astype(np.float32)
+        return {"x_members": x[:200], "y_members": y[:200], "x_non_members": x[200:], "y_non_members": y[200:]}
+
+
+    def bad_labels():
+        arrays = data()
+        arrays["y_members"] = arrays["y_members"] + 1  # 1..3 for 3 classes
+        return arrays
+    """
+)
+
+PYPROJECT = """
+[tool.pytest.ini_options]
+pythonpath = ["."]
+privacy_profile = "team"
+
+[tool.privacy_checks.profiles.team]
+dataset = "function:team:{data}"
+num_classes = 3
+input_shape = [12]
+epochs = 6
+report_epochs = [3, 6]
+batch_size = 50
+attacks = ["threshold", "logistic_regression"]
+by_class = false
+
+[[tool.privacy_checks.profiles.team.models]]
+name = "mlp"
+builder = "team:{builder}"
+params = {params}
+outputs = "{outputs}"
+"""
+
+
+@pytest.fixture(autouse=True)
+def registry(monkeypatch):
+    """A private copy of the profile registry: the inner runs share this process."""
+    monkeypatch.setattr(profiles, "PROFILES", dict(profiles.PROFILES))
+    monkeypatch.setattr(profiles, "_ORIGINS", dict(profiles._ORIGINS))
+
+
+def team_project(
+    pytester: pytest.Pytester,
+    data: str = "data",
+    builder: str = "build",
+    params: str = "{hidden = 32}",
+    outputs: str = "logits",
+    conftest: str = "",
+) -> pytest.Pytester:
+    pytester.makepyfile(team=TEAM, test_suite=SUITE)
+    pytester.makeconftest('pytest_plugins = ["privacy_checks.plugin"]\n' + conftest)
+    pytester.makepyprojecttoml(PYPROJECT.format(data=data, builder=builder, params=params, outputs=outputs))
+    # The inner runs import the project's module afresh.
+    pytester.syspathinsert()
+    return pytester
+
+
+def results(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "privacy-report" / "results.json").read_text())
+
+
+@pytest.mark.parametrize("outputs, params", [("logits", "{hidden = 32}"), ("probabilities", "{softmax = true}")])
+def test_a_builder_and_data_function_from_pyproject_record_and_pass(pytester, _heavy_modules_stay_loaded, outputs, params):
+    team_project(pytester, params=params, outputs=outputs)
+    recorded = run(pytester, "-m", "privacy", "--privacy-update-baselines")
+    assert recorded.ret == pytest.ExitCode.OK, recorded.stdout.str()
+    baseline = json.loads((pytester.path / "baselines" / "team" / "mlp.json").read_text())
+    assert baseline["data_source"].startswith("function:team:data (200 members / 200 non-members)")
+    document = results(pytester)
+    model = document["models"]["mlp"]
+    assert model["builder"] == "team:build" and model["outputs"] == outputs
+    entire = [r for r in document["results"] if r["slice"] == "entire_dataset"]
+    assert entire and all(0.3 < r["auc"] < 1 for r in entire)
+    checked = run(pytester, "-m", "privacy")
+    assert checked.ret == pytest.ExitCode.OK, checked.stdout.str()
+    checked.assert_outcomes(passed=len(document["results"]))
+
+
+@pytest.mark.parametrize(
+    "project, message",
+    [
+        ({"builder": "missing"}, "model 'mlp' (builder): module 'team' has no 'missing'"),
+        ({"params": "{width = 4}"}, "the model's output shape is (None, 4), but the profile has num_classes = 3"),
+        ({"params": "{softmax = true}"}, 'Set outputs = "probabilities" for this model'),
+        ({"data": "bad_labels"}, "profile 'team', num_classes"),
+    ],
+    ids=["unknown-builder", "output-width", "probabilities-as-logits", "labels-out-of-range"],
+)
+def test_bad_model_or_data_fails_every_check_with_its_message_before_training(
+    pytester, _heavy_modules_stay_loaded, project, message
+):
+    team_project(pytester, **project)
+    result = run(pytester, "-m", "privacy", "--privacy-update-baselines")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert message in output
+    assert "epoch 3/6" not in output  # no progress line: nothing trained
+    assert not (pytester.path / "baselines").exists()
+
+
+HOOKS = '''
+import numpy as np
+import team
+
+made = []
+
+
+def pytest_privacy_build_model(config, profile, model, input_shape, num_classes):
+    made.append(model.name)
+    return team.build(input_shape, num_classes, hidden=8)
+
+
+def pytest_privacy_load_data(config, profile, data_dir):
+    arrays = team.data()
+    return arrays["x_members"], arrays["y_members"], arrays["x_non_members"], arrays["y_non_members"]
+
+
+def pytest_sessionfinish(session):
+    print("models made by the hook:", made)
+'''
+
+
+def test_hooks_make_the_model_and_the_data_instead_of_the_paths(pytester, _heavy_modules_stay_loaded):
+    # The paths name nothing that exists: only the hooks can make this run work.
+    team_project(pytester, data="no_such_data", builder="no_such_builder", conftest=HOOKS)
+    result = run(pytester, "-m", "privacy", "--privacy-update-baselines", "-s")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert "models made by the hook: ['mlp', 'mlp']" in result.stdout.str()  # checked once, trained once
+    baseline = json.loads((pytester.path / "baselines" / "team" / "mlp.json").read_text())
+    assert baseline["data_source"].startswith("pytest_privacy_load_data (200 members / 200 non-members)")
