@@ -59,7 +59,7 @@ def resolve(function: str | Callable[..., Any], where: str) -> Callable[..., Any
             ) from None
     if not callable(found):
         raise UserCodeError(
-            f"{where}: {function!r} is a {type(found).__name__}, not a callable; "
+            f"{where}: {function!r} is not callable (it is of type {type(found).__name__}); "
             "name a function that returns what the profile needs"
         )
     return found

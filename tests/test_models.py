@@ -104,7 +104,7 @@ def test_a_builder_path_is_imported_from_the_project(tmp_path, monkeypatch):
         return str(caught.value)
 
     assert "profile 'smoke', model 'mine' (builder)" in message("team_models:NOT_CALLABLE")
-    assert "not a callable" in message("team_models:NOT_CALLABLE")
+    assert "is not callable (it is of type int)" in message("team_models:NOT_CALLABLE")
     assert "has no 'missing'" in message("team_models:missing")
     assert "pythonpath" in message("no_such_package.models:build")
     spec = dataclasses.replace(spec, params=None)
