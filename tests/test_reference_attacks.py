@@ -1,9 +1,10 @@
-"""LiRA scores on synthetic statistics, checked against TF Privacy's advanced_mia.
+"""LiRA and RMIA scores on synthetic statistics, checked against TF Privacy's advanced_mia and brute force.
 
 The synthetic population mimics what reference models see: each example has
 a difficulty d (its statistic on a model that did not train on it), training
 on it raises the statistic by ``shift`` (for a fraction ``vulnerable`` of the
-examples), and every model adds its own noise.
+examples), and every model adds its own noise. RMIA gets the same data as
+probabilities, sigmoid(φ), which is the inverse of LiRA's logit scaling.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from scipy.special import softmax
+from scipy.special import expit, softmax
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
@@ -46,6 +47,11 @@ def population(
 
 def auc(member: np.ndarray, scores: np.ndarray) -> float:
     return roc_auc_score(member, scores)
+
+
+def rmia_of(target, ref, ref_in, member, offline, **kwargs):
+    """RMIA on the sigmoid of the statistics, with the non-members as population."""
+    return ra.rmia(expit(target), expit(ref), ref_in, np.flatnonzero(~member), offline=offline, **kwargs)
 
 
 # ------------------------------------------------------------ scaled_logit
@@ -219,3 +225,137 @@ def test_lira_is_finite_when_the_references_all_agree():
     ref_in = np.array([[True, False, True], [False, True, False]])
     for online in (True, False):
         assert np.isfinite(ra.lira(target, ref, ref_in, online)).all()
+
+
+# -------------------------------------------------------------------- RMIA
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_rmia_separates_well_separated_members(offline):
+    target, ref, ref_in, member = population(shift=10.0)
+    assert auc(member, rmia_of(target, ref, ref_in, member, offline)) > 0.99
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_rmia_is_chance_when_members_look_like_non_members(offline):
+    target, ref, ref_in, member = population(shift=0.0)
+    assert auc(member, rmia_of(target, ref, ref_in, member, offline)) == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0])
+def test_rmia_scores_are_fractions_of_the_population(gamma):
+    target, ref, ref_in, member = population(n=500)
+    scores = rmia_of(target, ref, ref_in, member, offline=True, gamma=gamma)
+    assert scores.min() >= 0 and scores.max() <= 1
+
+
+def test_rmia_score_is_monotone_in_the_likelihood_ratio():
+    # Score(x) counts the z that x's LR beats: a monotone transform of LR(x).
+    target, ref, ref_in, member = population(n=500)
+    scores = rmia_of(target, ref, ref_in, member, offline=False)
+    log_ratio = np.log(expit(target)) - np.log(expit(ref).mean(axis=0))
+    order = np.argsort(log_ratio)
+    assert np.all(np.diff(scores[order]) >= 0)
+
+
+def brute_force_rmia(target_p, ref_p, ref_in, population_index, offline, a, gamma):
+    """Zarifzadeh et al. Eqs. 3-5 with the N × Z matrix (small N only)."""
+    if offline:
+        outs = ~ref_in
+        p_out = (ref_p * outs).sum(axis=0) / outs.sum(axis=0)
+        p_x = 0.5 * ((1 + a) * p_out + (1 - a))
+    else:
+        p_x = ref_p.mean(axis=0)
+    ratio = target_p / p_x
+    pairwise = ratio[:, None] / ratio[None, population_index] >= gamma
+    not_self = np.arange(len(ratio))[:, None] != population_index[None, :]
+    return (pairwise & not_self).sum(axis=1) / not_self.sum(axis=1)
+
+
+@pytest.mark.parametrize("offline", [True, False])
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 2.0])
+def test_rmia_matches_the_pairwise_definition(offline, gamma):
+    target, ref, ref_in, _ = balanced_population(n=300)  # every example has OUT references
+    rng = np.random.default_rng(5)
+    pop = np.sort(rng.choice(300, 120, replace=False))  # members and non-members alike
+    ours = ra.rmia(expit(target), expit(ref), ref_in, pop, offline=offline, a=0.3, gamma=gamma)
+    expected = brute_force_rmia(expit(target), expit(ref), ref_in, pop, offline, 0.3, gamma)
+    np.testing.assert_allclose(ours, expected, atol=1e-12)
+
+
+def test_rmia_leaves_x_out_of_its_own_population():
+    target, ref, ref_in, _ = population(n=100, k=4)
+    everyone = np.arange(100)
+    scores = ra.rmia(expit(target), expit(ref), ref_in, everyone, offline=False, gamma=1.0)
+    # With itself left out, the weakest x beats none of the other 99 and the
+    # strongest all of them; counting itself would give 1/100 and 100/100.
+    assert scores.min() == 0.0 and scores.max() == 1.0
+    assert sorted(np.round(scores * 99).astype(int)) == list(range(100))
+
+
+def test_rmia_agrees_with_lira_in_ranking():
+    target, ref, ref_in, member = population()
+    pairs = [
+        (ra.lira(target, ref, ref_in, online=True), rmia_of(target, ref, ref_in, member, offline=False)),
+        (ra.lira(target, ref, ref_in, online=False), rmia_of(target, ref, ref_in, member, offline=True)),
+    ]
+    for lira_scores, rmia_scores in pairs:
+        assert spearmanr(lira_scores, rmia_scores)[0] > 0.8
+
+
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("offline", [True, False])
+def test_rmia_is_finite_with_one_or_two_references(k, offline):
+    target, ref, ref_in, member = population(n=500, k=k, shift=3.0)
+    assert (ref_in.sum(axis=0) == k).any()  # some have no OUT reference
+    scores = rmia_of(target, ref, ref_in, member, offline)
+    assert np.isfinite(scores).all()
+    assert auc(member, scores) > 0.6
+
+
+def test_offline_rmia_inverts_the_linear_model_for_an_example_without_out_references():
+    # Pr_IN ≈ a·Pr_OUT + (1 − a), so Pr_OUT ≈ (Pr_IN − (1 − a)) / a, and then
+    # Pr(x) = ½((1 + a)·Pr_OUT + (1 − a)) as for the others.
+    target_p = np.array([0.62, 0.5, 0.4, 0.3])
+    ref_p = np.array([[0.8, 0.5, 0.4, 0.3], [0.9, 0.6, 0.3, 0.2]])
+    ref_in = np.array([[True, False, False, False], [True, False, False, False]])
+    a = 0.5
+    p_out = (0.85 - (1 - a)) / a  # 0.7: Pr(x) 0.775, LR 0.80, above the others' 0.69-0.78
+    stand_in = ref_p.copy()
+    stand_in[:, 0] = p_out  # the same example with OUT references that say p_out
+    expected = ra.rmia(target_p, stand_in, np.zeros_like(ref_in), np.arange(4), offline=True, a=a)
+    found = ra.rmia(target_p, ref_p, ref_in, np.arange(4), offline=True, a=a)
+    np.testing.assert_array_equal(found, expected)
+    # Taking Pr_IN itself for Pr_OUT (LR 0.70) would beat one of three, not all.
+    assert found[0] == 1.0
+
+
+@pytest.mark.parametrize("a", [0.0, 0.3, 1.0])
+def test_rmia_is_finite_for_zero_probabilities_and_every_a(a):
+    target_p = np.array([0.0, 1.0, 0.5, 0.0])
+    ref_p = np.array([[0.0, 1.0, 0.5, 0.2], [0.0, 0.0, 0.5, 0.0]])
+    ref_in = np.array([[True, True, False, False], [True, False, False, True]])
+    for offline in (True, False):
+        scores = ra.rmia(target_p, ref_p, ref_in, np.arange(4), offline=offline, a=a)
+        assert np.isfinite(scores).all()
+
+
+def test_rmia_rejects_a_bad_population():
+    target, ref, ref_in, _ = population(n=20, k=2)
+    args = (expit(target), expit(ref), ref_in)
+    with pytest.raises(ValueError, match="repeated"):
+        ra.rmia(*args, np.array([1, 1, 2]), offline=True)
+    with pytest.raises(ValueError, match="boolean mask"):
+        ra.rmia(*args, np.ones(20, bool), offline=True)
+    with pytest.raises(ValueError, match="at least 2"):
+        ra.rmia(*args, np.array([3]), offline=True)
+    with pytest.raises(ValueError, match=r"\[0, 20\)"):
+        ra.rmia(*args, np.array([0, 20]), offline=True)
+
+
+def test_rmia_runs_on_twenty_thousand_examples_against_twenty_thousand():
+    # Sort + searchsorted: an N × Z matrix here would be 400 million ratios.
+    rng = np.random.default_rng(6)
+    n, k = 20_000, 4
+    scores = ra.rmia(rng.random(n), rng.random((k, n)), rng.random((k, n)) < 0.5, np.arange(n), offline=True)
+    assert scores.shape == (n,) and np.isfinite(scores).all()
