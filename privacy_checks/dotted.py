@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from pathlib import Path
 from typing import Any, Callable
 
@@ -66,7 +67,17 @@ def resolve(function: str | Callable[..., Any], where: str) -> Callable[..., Any
 
 
 def module_file(function: str | Callable[..., Any]) -> Path | None:
-    """The source file of the module that defines ``function``, without importing it; None if unknown."""
+    """The source file of the module that defines ``function``, without importing it; None if unknown.
+
+    A callable names its own file (a conftest.py's module name, ``conftest``,
+    would find another project's file on the path).
+    """
+    if not isinstance(function, str):
+        try:
+            found = inspect.getsourcefile(function)
+        except TypeError:  # built-ins, C extensions
+            found = None
+        return Path(found) if found and Path(found).is_file() else None
     module_name = callable_name(function).partition(":")[0]
     try:
         spec = importlib.util.find_spec(module_name)

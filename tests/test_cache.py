@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +84,43 @@ def test_key_changes_with_everything_that_changes_results():
     # Tolerances change verdicts, not results: the cache is shared.
     looser = dataclasses.replace(SMOKE, tolerance=dataclasses.replace(SMOKE.tolerance, auc=0.5))
     assert cache.key(looser, "2_layers", VERSIONS) == base
+
+
+def test_key_follows_the_users_builder_data_function_version_and_hook_files(tmp_path, monkeypatch):
+    """The user's code is covered by its whole module file, found without importing it."""
+    import sys
+
+    from privacy_checks.profiles import ModelSpec
+
+    (tmp_path / "team_model.py").write_text("def build(input_shape, num_classes):\n    return None\n")
+    (tmp_path / "team_data.py").write_text("def load():\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = ModelSpec("mine", "Mine", builder="team_model:build")
+    profile = dataclasses.replace(SMOKE, models=(spec,), dataset="function:team_data:load")
+    assert set(cache.user_files(profile, "mine")) == {
+        (tmp_path / "team_model.py").resolve(), (tmp_path / "team_data.py").resolve()
+    }
+    assert "team_model" not in sys.modules and "team_data" not in sys.modules
+    base = cache.key(profile, "mine", VERSIONS)
+    (tmp_path / "team_model.py").write_text("def build(input_shape, num_classes):\n    return 1\n")
+    edited_builder = cache.key(profile, "mine", VERSIONS)
+    (tmp_path / "team_data.py").write_text("def load():\n    return 1\n")
+    edited_data = cache.key(profile, "mine", VERSIONS)
+    versioned = dataclasses.replace(profile, models=(dataclasses.replace(spec, version="2"),))
+    hook = tmp_path / "conftest.py"
+    hook.write_text("def pytest_privacy_build_model(): pass\n")
+    keys = [base, edited_builder, edited_data, cache.key(versioned, "mine", VERSIONS),
+            cache.key(profile, "mine", VERSIONS, extra_files=[hook])]
+    assert len(set(keys)) == len(keys)
+
+
+def test_a_callable_builder_is_keyed_by_its_own_file():
+    from privacy_checks import dotted
+    from privacy_checks.profiles import ModelSpec
+
+    def build(input_shape, num_classes):
+        return None
+
+    assert dotted.module_file(build) == Path(__file__)
+    profile = dataclasses.replace(SMOKE, models=(ModelSpec("mine", "Mine", builder=build),))
+    assert Path(__file__).resolve() in cache.user_files(profile, "mine")
