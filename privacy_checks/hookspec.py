@@ -73,7 +73,10 @@ def pytest_privacy_build_model(
     Use it rather than a ``builder`` path when the model depends on the run:
     a command-line option, weights a session fixture downloads, a model
     registry. Return None for the models you do not handle (check
-    ``model.name``), so that the others keep their builders.
+    ``model.name``), so that the others keep their builders. It is called
+    twice per trained model, like a builder: once to check the model before
+    any training starts, once for the training itself; return a fresh model
+    each time.
 
     Training results are cached by the profile, the model spec and this
     implementation's module file; what else the model depends on (a weights
