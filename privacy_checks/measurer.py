@@ -137,7 +137,7 @@ class Measurer:
             if spec.name in self._trainings or not self._wanted_model(spec.name):
                 continue
             try:
-                preflight(self.profile, [spec], dataset, self.hooks.make_model)
+                preflight(self.profile, spec, dataset, self.hooks.make_model)
             except Exception as error:  # remembered: the model's checks report it
                 self._trainings[spec.name] = error
                 if self._progress is not None:

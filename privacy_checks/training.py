@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import time
 import warnings
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -210,10 +210,8 @@ def prepare(profile: Profile, spec: ModelSpec, dataset: Dataset, make: MakeModel
     return model
 
 
-def preflight(
-    profile: Profile, specs: Iterable[ModelSpec], dataset: Dataset, make: MakeModel | None = None
-) -> None:
-    """Builds and checks every model once, before the first one trains.
+def preflight(profile: Profile, spec: ModelSpec, dataset: Dataset, make: MakeModel | None = None) -> None:
+    """Builds and checks ``spec``'s model once, before any model trains.
 
     A builder that returns the wrong model, or probabilities declared as
     logits, is then reported before minutes of training, not after the
@@ -224,10 +222,9 @@ def preflight(
     configure_threads(profile)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
-        for spec in specs:
-            tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
-            prepare(profile, spec, dataset, make)
-            tf.keras.backend.clear_session()
+        tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
+        prepare(profile, spec, dataset, make)
+        tf.keras.backend.clear_session()
 
 
 def train(

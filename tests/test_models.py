@@ -172,4 +172,5 @@ def test_preflight_reports_a_broken_model_before_training(smoke_data):
     bad = ModelSpec("bad", "Bad", builder=mlp, params={"softmax": True})
     profile = dataclasses.replace(SMOKE, models=(good, bad))
     with pytest.raises(UserCodeError, match="model 'bad' \\(outputs\\)"):
-        training.preflight(profile, profile.models, smoke_data)
+        for spec in profile.models:
+            training.preflight(profile, spec, smoke_data)
