@@ -5,7 +5,9 @@ check with failures on top), then why: TF Privacy's two report plots, the ROC
 curve of each model's most vulnerable slice on log-log axes (the low
 false-positive region the membership inference literature judges attacks by,
 Carlini et al. 2022), AUC by class at the last epoch, accuracy by epoch, and
-what the numbers were measured with. Images are embedded as data URIs and the
+what the numbers were measured with. Every check shows its detectable rise:
+the smallest rise above the baseline it catches at 80 % power, what a pass
+rules out. Images are embedded as data URIs and the
 page fetches nothing, so it opens from disk or from an artifact store alike.
 """
 
@@ -24,6 +26,7 @@ from privacy_checks.verdicts import CaseKey, Comparison, Status, counts as verdi
 from privacy_checks.files import write_atomic
 from privacy_checks.measured import Measured, most_vulnerable
 from privacy_checks.profiles import ENTIRE_DATASET
+from privacy_checks.tolerances import POWER
 
 
 _ORDER = {status: rank for rank, status in enumerate(Status)}  # worst first
@@ -46,6 +49,9 @@ class Row:
     tolerance_source: str
     interval: tuple[float, float] | None
     verdict: str
+    #: What a pass rules out at 80 % power; ``detectable_at_least``: only a lower bound.
+    detectable_rise: float | None = None
+    detectable_at_least: bool = False
 
 
 def rows(comparisons: Mapping[CaseKey, Comparison]) -> list[Row]:
@@ -68,6 +74,8 @@ def rows(comparisons: Mapping[CaseKey, Comparison]) -> list[Row]:
                     tolerance_source=check.tolerance_source,
                     interval=check.interval,
                     verdict=check.status.value,
+                    detectable_rise=check.detectable_rise,
+                    detectable_at_least=check.detectable_is_lower_bound,
                 )
             )
     return sorted(
@@ -197,6 +205,7 @@ def render(measured: Measured, plots: Mapping[str, Path]) -> str:
         if uri is not None:
             figures.append((title, uri))
     return environment.get_template("report.html.j2").render(
+        power=POWER,
         profile=measured.profile,
         counts=counts,
         rows=rows(comparisons),

@@ -45,7 +45,16 @@ def _built_by(spec) -> dict:
 
 
 def results_document(measured: Measured) -> dict:
-    """Everything measured in this session, ready for ``json.dumps``."""
+    """Everything measured in this session, ready for ``json.dumps``.
+
+    Each compared result carries, next to its ``tolerance``, its
+    ``detectable_rise`` per metric: the smallest true rise above the baseline
+    its check catches with ``detectable_rise_power`` (80 %), tolerance +
+    z_0.8 sqrt(2) sigma; ``detectable_rise_basis`` says ``calibrated_noise``,
+    or ``lower_bound`` where no sigma is known and it is the tolerance itself.
+    """
+    from privacy_checks.tolerances import POWER
+
     profile, comparisons = measured.profile, measured.comparisons
     models: dict[str, dict] = {}
     results = []
@@ -100,6 +109,15 @@ def results_document(measured: Measured) -> dict:
                 entry["tolerance_source"] = {
                     check.metric: check.tolerance_source for check in comparison.checks
                 }
+                # What a pass rules out: the smallest rise caught at 80 % power, and whether
+                # it is exact (calibrated noise) or only the tolerance, a lower bound.
+                entry["detectable_rise"] = {
+                    check.metric: None if check.detectable_rise is None else _round(check.detectable_rise)
+                    for check in comparison.checks
+                }
+                entry["detectable_rise_basis"] = {
+                    check.metric: check.detectable_rise_basis for check in comparison.checks
+                }
             results.append(entry)
     for name, history in measured.histories.items():
         if name in models:
@@ -119,6 +137,8 @@ def results_document(measured: Measured) -> dict:
         "versions": dict(measured.versions),
         "models": models,
         "results": results,
+        # A result's detectable_rise is caught with this probability (tolerances.detectable_rise).
+        "detectable_rise_power": POWER,
         "dp_checks": [
             {
                 "model": check.model,

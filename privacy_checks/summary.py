@@ -3,8 +3,9 @@
 Kept apart from the pytest glue, like syrupy's ``SnapshotReport.lines`` and
 pytest-benchmark's ``BenchmarkSession.display``: the verdict counts, what
 improved, stale baseline entries and files, the most vulnerable slice of each
-model, the DP models' epsilon and guarantee verdicts, what was written and
-reused, and what deserves a second look (versions, setups, report errors).
+model, what a pass rules out (the detectable AUC rise), the DP models' epsilon
+and guarantee verdicts, what was written and reused, and what deserves a
+second look (versions, setups, report errors).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from privacy_checks import messages
 from privacy_checks.files import display_path
 from privacy_checks.session import PrivacyRun
 from privacy_checks.measured import most_vulnerable
-from privacy_checks.verdicts import Status, counts as verdict_counts
+from privacy_checks.profiles import ENTIRE_DATASET
+from privacy_checks.tolerances import POWER
+from privacy_checks.verdicts import CaseKey, Comparison, Status, counts as verdict_counts
 
 #: Items listed per kind before "... N more".
 MAX_LISTED = 10
@@ -78,6 +81,8 @@ def lines(run: PrivacyRun) -> list[Line]:
             f"{record.slice}: AUC {record.auc:.3f}, attacker advantage "
             f"{record.attacker_advantage:.3f}"
         )
+    for line in detectable_lines(run.comparisons):
+        write(line)
     for line in dp_lines(run):
         write(line)
     for change in run.changes:
@@ -103,6 +108,51 @@ def lines(run: PrivacyRun) -> list[Line]:
     elif run.report_files:
         names = ", ".join(path.name for path in run.report_files)
         write(f"privacy report: {display_path(run.settings.report_dir)}/ ({names})")
+    return found
+
+
+def detectable_lines(comparisons: Mapping[CaseKey, Comparison], metric: str = "auc") -> list[str]:
+    """What a pass rules out: per model and attack, the largest detectable rise of ``metric``
+    on the entire dataset over the report epochs checked against a baseline.
+
+    The detectable rise is the smallest true rise a check catches at 80 % power
+    (tolerances.detectable_rise); where any of the epochs has no noise estimate it
+    is only a lower bound, shown "or more".
+    """
+    worst: dict[str, dict[str, tuple[float, bool]]] = {}
+    for key, comparison in comparisons.items():
+        if key.slice != ENTIRE_DATASET:
+            continue
+        for check in comparison.checks:
+            if check.metric != metric or check.baseline is None or check.detectable_rise is None:
+                continue
+            value, at_least = worst.setdefault(key.model, {}).get(key.attack, (0.0, False))
+            worst[key.model][key.attack] = (
+                max(value, check.detectable_rise),
+                at_least or check.detectable_is_lower_bound,
+            )
+    if not worst:
+        return []
+    name = "AUC" if metric == "auc" else metric
+    found = [
+        f"detectable {name} rise on the entire dataset, worst report epoch "
+        f"(a pass rules out larger rises at {POWER * 100:g} % power):"
+    ]
+    for model, attacks in list(worst.items())[:MAX_LISTED]:
+        found.append(
+            f"  {model}: "
+            + ", ".join(
+                f"{attack} +{value:.4f}" + (" or more" if at_least else "")
+                for attack, (value, at_least) in attacks.items()
+            )
+        )
+    if len(worst) > MAX_LISTED:
+        found.append(f"  ... {len(worst) - MAX_LISTED} more models in results.json")
+    if any(at_least for attacks in worst.values() for _, at_least in attacks.values()):
+        found.append(
+            '  ("or more": explicit or uncalibrated tolerance, noise unknown; '
+            "--privacy-calibrate=N measures it)"
+        )
     return found
 
 

@@ -52,6 +52,21 @@ count this test rejects at the same one-sided level as the 4-sigma rule
 (:data:`CHECK_ALPHA`). From a baseline of 0 that is 15 members of 200
 (phi = 1): a slice with 20 members cannot show a rise of TPR at 0.1 % FPR
 short of 75 %, and the report says so rather than crying wolf.
+
+What a pass rules out
+---------------------
+A check regresses when obtained > baseline + tolerance. A true rise ``delta``
+of the metric moves the run's value to baseline + delta + noise, where the
+noise of the difference of two runs has sd sqrt(2) sigma; the check catches
+it with probability at least :data:`POWER` (80 %) when
+
+    delta >= tolerance + z_0.8 * sqrt(2) * sigma,   z_0.8 = 0.8416
+
+(:func:`detectable_rise`). A pass therefore rules out, at 80 % power, rises
+larger than that. Where no sigma is known (explicit and profile tolerances,
+and count tolerances raised from a profile default) the detectable rise is
+the tolerance itself, and only a lower bound: the true one is larger by the
+unknown noise term (:func:`detectable_rise_basis` says which).
 """
 
 from __future__ import annotations
@@ -65,7 +80,7 @@ import numpy as np
 
 from privacy_checks.metrics import interval_sd, metric_fpr
 from privacy_checks.profiles import ENTIRE_DATASET, Profile
-from privacy_checks.verdicts import MetricTolerance
+from privacy_checks.verdicts import FROM_NOISE, LOWER_BOUND, MetricTolerance
 
 if TYPE_CHECKING:
     from privacy_checks.baselines import Entry
@@ -74,6 +89,10 @@ Z = 4.0
 FLOOR = 0.005
 #: The one-sided error of one metric check: a 4-sigma excursion (3.2e-5).
 CHECK_ALPHA = NormalDist().cdf(-Z)
+
+#: The probability with which a rise of :func:`detectable_rise` is caught, and its normal quantile.
+POWER = 0.8
+Z_POWER = NormalDist().inv_cdf(POWER)
 
 #: Where a tolerance came from; ``counts``: the Poisson count test of a TPR
 #: allowed more than the calibrated or profile rule would have.
@@ -176,6 +195,27 @@ def dispersion(values: Mapping[str, float], spreads: Mapping[str, float], member
     variance = sum((spreads[key] * members) ** 2 for key in spreads)
     expected = sum(max(values[key] * members, 1.0) for key in spreads)
     return max(1.0, variance / expected) if expected else 1.0
+
+
+def detectable_rise(tolerance: MetricTolerance) -> float:
+    """The smallest true rise of the metric its check catches with probability :data:`POWER`.
+
+    A check regresses when obtained > baseline + tolerance; baseline and run
+    are two draws of noise sd ``sigma``, so their difference has sd sqrt(2)
+    sigma, and a true rise ``delta`` is caught with probability >= 80 % when
+    ``delta >= tolerance + z_0.8 * sqrt(2) * sigma`` (z_0.8 = 0.8416). Without
+    a sigma (explicit or profile tolerances, or a count tolerance raised from
+    a profile default) it is the tolerance itself, a lower bound
+    (:func:`detectable_rise_basis` is then :data:`LOWER_BOUND`).
+    """
+    if tolerance.sigma is None:
+        return tolerance.value
+    return tolerance.value + Z_POWER * math.sqrt(2) * tolerance.sigma
+
+
+def detectable_rise_basis(tolerance: MetricTolerance) -> str:
+    """:data:`FROM_NOISE` when :func:`detectable_rise` is exact, :data:`LOWER_BOUND` when only a bound."""
+    return LOWER_BOUND if tolerance.sigma is None else FROM_NOISE
 
 
 def choose(

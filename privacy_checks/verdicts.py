@@ -10,6 +10,8 @@ plugin), so that none of them needs another's module for its types:
   a baseline check; :func:`compare` makes one. The check is one-sided: more
   leakage than baseline + tolerance is a regression; much less is an
   improvement (reported, not failed) whose baseline is worth tightening.
+  Each check also carries its *detectable rise*, what a pass rules out: the
+  smallest true rise caught with 80 % power (tolerances.detectable_rise).
 * :class:`GuaranteeCheck` is one of a DP model's guarantee checks.
 * :class:`Case` is one parametrized pytest item: a case key and what it checks;
   :func:`cases` lists a profile's.
@@ -26,6 +28,11 @@ from privacy_checks.profiles import ENTIRE_DATASET, Profile
 
 #: What a check compares: the baseline, or one of a DP model's two guarantees.
 BASELINE, EPSILON, VS_NON_PRIVATE = "baseline", "epsilon_bound", "auc_vs_non_private"
+
+#: How a check's detectable rise was derived: from the calibrated noise
+#: (``tolerance + z_0.8 * sqrt(2) * sigma``), or, with no noise estimate, the
+#: tolerance itself, a lower bound (the true detectable rise is at least this).
+FROM_NOISE, LOWER_BOUND = "calibrated_noise", "lower_bound"
 
 
 def entry_key(epoch: int, attack: str, slice_name: str) -> str:
@@ -64,8 +71,10 @@ class MetricTolerance:
     """The tolerance of one metric check and where it came from."""
 
     value: float
-    source: str  #: ``explicit``, ``calibrated`` or ``profile``
-    sigma: float | None = None  #: the noise it was derived from (calibrated only)
+    source: str  #: ``explicit``, ``calibrated``, ``profile`` or ``counts``
+    #: The noise sd of one run's value it was derived from (calibrated, and counts raised
+    #: from a calibrated tolerance); None when unknown.
+    sigma: float | None = None
 
 
 class Status(str, enum.Enum):
@@ -89,6 +98,17 @@ class MetricCheck:
     tolerance_source: str = "profile"
     #: Bootstrap confidence interval of ``obtained`` (members and non-members resampled).
     interval: tuple[float, float] | None = None
+    #: What a pass rules out: the smallest true rise above the baseline this check catches
+    #: with 80 % power, ``tolerance + z_0.8 * sqrt(2) * sigma`` (tolerances.detectable_rise);
+    #: None where not computed.
+    detectable_rise: float | None = None
+    #: :data:`FROM_NOISE` (from the tolerance's sigma), or :data:`LOWER_BOUND`: no noise is
+    #: known, the value is the tolerance and the true detectable rise is at least that.
+    detectable_rise_basis: str | None = None
+
+    @property
+    def detectable_is_lower_bound(self) -> bool:
+        return self.detectable_rise_basis == LOWER_BOUND
 
     @property
     def difference(self) -> float | None:
@@ -131,8 +151,11 @@ def compare(
     """Compares each metric one-sidedly: only a rise beyond its tolerance regresses.
 
     A metric the baseline lacks (e.g. a newly added FPR) is missing, like a
-    missing entry.
+    missing entry. Each check carries its detectable rise (what a pass rules
+    out at 80 % power), derived from its tolerance.
     """
+    from privacy_checks.tolerances import detectable_rise, detectable_rise_basis  # it imports this module
+
     intervals = intervals or {}
     return Comparison(
         key,
@@ -144,6 +167,8 @@ def compare(
                 tolerance=tolerances[name].value,
                 tolerance_source=tolerances[name].source,
                 interval=intervals.get(name),
+                detectable_rise=detectable_rise(tolerances[name]),
+                detectable_rise_basis=detectable_rise_basis(tolerances[name]),
             )
             for name in obtained
         ),
@@ -159,7 +184,11 @@ def counts(comparisons: Iterable[Comparison]) -> dict[Status, int]:
 
 
 def format_table(comparison: Comparison) -> str:
-    """A small aligned table: metric, obtained, baseline, difference, tolerance, verdict."""
+    """A small aligned table: metric, obtained, baseline, difference, tolerance, detectable, verdict.
+
+    ``detectable`` is the smallest rise the check catches at 80 % power, what a pass
+    rules out; "or more" where no noise is known and it is only the tolerance, a lower bound.
+    """
 
     def number(value: float | None, signed: bool = False) -> str:
         if value is None:
@@ -171,7 +200,12 @@ def format_table(comparison: Comparison) -> str:
             return "-"
         return f"[{check.interval[0]:.4f}, {check.interval[1]:.4f}]"
 
-    header = ("metric", "obtained", "95% CI", "baseline", "difference", "tolerance", "verdict")
+    def detectable(check: MetricCheck) -> str:
+        if check.detectable_rise is None:
+            return "-"
+        return f"+{check.detectable_rise:.4f}" + (" or more" if check.detectable_is_lower_bound else "")
+
+    header = ("metric", "obtained", "95% CI", "baseline", "difference", "tolerance", "detectable", "verdict")
     rows = [header] + [
         (
             check.metric,
@@ -180,6 +214,7 @@ def format_table(comparison: Comparison) -> str:
             number(check.baseline),
             number(check.difference, signed=True),
             f"+{check.tolerance:.4f} ({check.tolerance_source})",
+            detectable(check),
             check.status.value,
         )
         for check in comparison.checks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shutil
 import subprocess
@@ -12,7 +14,7 @@ import pytest
 from privacy_checks import html_report, report
 from privacy_checks.measured import Measured
 from privacy_checks.tolerances import defaults
-from privacy_checks.verdicts import CaseKey, compare
+from privacy_checks.verdicts import CaseKey, MetricTolerance, compare
 from privacy_checks.profiles import SMOKE
 from privacy_checks.session import PrivacyRun, Settings, cases
 
@@ -21,7 +23,8 @@ BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "googl
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """A real smoke run's report, with one check made to regress and one without a baseline."""
+    """A real smoke run's report, with one check made to regress, one without a baseline,
+    and one judged with calibrated tolerances (sigma 0.005)."""
     directory = tmp_path_factory.mktemp("report")
     run = PrivacyRun(Settings(SMOKE, directory / "baselines", directory))
     comparisons = {}
@@ -29,9 +32,12 @@ def written(tmp_path_factory):
         record = run.record(case)
         obtained = {m: record.metric(m) for m in SMOKE.metrics}
         expected = None if i == 1 else {m: v - (0.2 if i == 0 else 0.0) for m, v in obtained.items()}
-        comparisons[case.key] = compare(
-            case.key, obtained, expected, defaults(SMOKE, case.slice), record.intervals
+        tolerance = (
+            {m: MetricTolerance(0.02, "calibrated", 0.005) for m in SMOKE.metrics}
+            if i == 2
+            else defaults(SMOKE, case.slice)
         )
+        comparisons[case.key] = compare(case.key, obtained, expected, tolerance, record.intervals)
     measured = Measured(SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
     paths = report.write_report(directory, measured)
     return directory / "index.html", comparisons, paths
@@ -95,3 +101,27 @@ def test_class_figure_shows_each_class_slice():
     uri = html_report.class_figure([evaluate(leaky_snapshot(), PROFILE)])
     assert uri.startswith("data:image/png;base64,")
     assert html_report.class_figure([]) is None
+
+
+def test_results_and_page_show_what_a_pass_rules_out(written):
+    """results.json carries each check's detectable rise next to its tolerance, and how it was derived."""
+    page, comparisons, paths = written
+    document = json.loads((page.parent / "results.json").read_text())
+    assert document["detectable_rise_power"] == 0.8
+    results = document["results"]
+    assert len(results) == len(comparisons)
+    for i, entry in enumerate(results):
+        assert set(entry["detectable_rise"]) == set(entry["tolerance"]) == set(SMOKE.metrics)
+        for metric, rise in entry["detectable_rise"].items():
+            if i == 2:  # calibrated: tolerance + z_0.8 sqrt(2) sigma
+                assert entry["detectable_rise_basis"][metric] == "calibrated_noise"
+                assert rise == pytest.approx(0.02 + 0.8416 * math.sqrt(2) * 0.005, abs=1e-4)
+            else:  # the profile's tolerance: only a lower bound
+                assert entry["detectable_rise_basis"][metric] == "lower_bound"
+                assert rise == entry["tolerance"][metric]
+    html = page.read_text()
+    assert "<th>detectable rise</th>" in html
+    calibrated = re.search(r'<tr id="2_layers-epoch3-threshold-entire_dataset-auc".*?</tr>', html, re.S).group(0)
+    assert "+0.0260" in calibrated and "or more" not in calibrated
+    profile = re.search(r'<tr id="2_layers-epoch1-threshold-entire_dataset-auc".*?</tr>', html, re.S).group(0)
+    assert "or more" in profile

@@ -97,3 +97,40 @@ def test_seed_spread_and_pooling():
     assert tolerances.pooled([]) is None
     with pytest.raises(ValueError):
         tolerances.seed_sd([0.5])
+
+
+def test_detectable_rise_is_caught_with_80_percent_power():
+    """tolerance + z_0.8 sqrt(2) sigma: a rise of that size exceeds the tolerance in 80 % of runs."""
+    from statistics import NormalDist
+
+    from privacy_checks.verdicts import MetricTolerance
+
+    assert tolerances.POWER == 0.8 and tolerances.Z_POWER == pytest.approx(0.8416, abs=1e-4)
+    tolerance = MetricTolerance(0.03, "calibrated", sigma=0.01)
+    rise = tolerances.detectable_rise(tolerance)
+    assert rise == pytest.approx(0.03 + 0.8416 * math.sqrt(2) * 0.01, abs=1e-5)  # 0.04190
+    assert tolerances.detectable_rise_basis(tolerance) == tolerances.FROM_NOISE
+    # The difference of two runs has sd sqrt(2) sigma; the check fails when it exceeds the tolerance.
+    caught = 1 - NormalDist(rise, math.sqrt(2) * 0.01).cdf(tolerance.value)
+    assert caught == pytest.approx(0.8)
+    # A calibrated tolerance from choose(): 4 sqrt(2) sigma + 0.8416 sqrt(2) sigma.
+    chosen = tolerances.choose("auc", {}, 0.002, None, 200, 0.03)
+    assert tolerances.detectable_rise(chosen) == pytest.approx((4 + 0.8416) * math.sqrt(2) * 0.002, abs=1e-6)
+
+
+def test_detectable_rise_without_a_sigma_is_the_tolerance_as_a_lower_bound():
+    for chosen in (
+        tolerances.choose("auc", {"auc": 0.01}, 0.002, None, 200, 0.03),  # explicit
+        tolerances.choose("auc", {}, None, None, 200, 0.03),  # the profile's
+        tolerances.choose("tpr_at_fpr_0.001", {}, None, None, 200, 0.05, baseline=0.0),  # counts, uncalibrated
+    ):
+        assert tolerances.detectable_rise(chosen) == chosen.value
+        assert tolerances.detectable_rise_basis(chosen) == tolerances.LOWER_BOUND
+    assert chosen.source == tolerances.COUNTS and chosen.value == pytest.approx(0.0725)
+
+
+def test_detectable_rise_of_a_count_tolerance_adds_the_calibrated_noise():
+    chosen = tolerances.choose("tpr_at_fpr_0.001", {}, 0.001, None, 200, 0.05, baseline=0.0)
+    assert chosen.source == tolerances.COUNTS and chosen.sigma == 0.001
+    assert tolerances.detectable_rise(chosen) == pytest.approx(chosen.value + 0.8416 * math.sqrt(2) * 0.001, abs=1e-6)
+    assert tolerances.detectable_rise_basis(chosen) == tolerances.FROM_NOISE

@@ -47,7 +47,16 @@ def test_record_check_regress_improve_cycle(project):
 
     rerun = run(project)
     rerun.assert_outcomes(passed=CASES)
-    rerun.stdout.fnmatch_lines(["*8 passed, 0 regressed, 0 improved, 0 new (no baseline)*"])
+    rerun.stdout.fnmatch_lines(
+        [
+            "*8 passed, 0 regressed, 0 improved, 0 new (no baseline)*",
+            # smoke is uncalibrated: what a pass rules out is only bounded by the tolerance
+            "detectable AUC rise on the entire dataset, worst report epoch (a pass rules out larger rises at 80 % power):",
+            "  2_layers: threshold +0.0300 or more, logistic_regression +0.0300 or more",
+            "  3_layers: threshold +0.0300 or more, logistic_regression +0.0300 or more",
+            '  ("or more": *',
+        ]
+    )
 
     # The model now leaks more than the baseline allows (baseline 0.1 lower; tolerance 0.03).
     shift_baseline(project, "2_layers", '"epoch": 3, "attack": "threshold"', "auc", -0.1)

@@ -18,10 +18,18 @@ def test_calibration_records_the_spread_and_tolerances_follow_it(project):
                for entry in stored["entries"])
     assert any(entry["seed_sd"]["auc"] > 0 for entry in stored["entries"])
 
-    run(project, "-k", "2_layers").assert_outcomes(passed=4)
+    calibrated = run(project, "-k", "2_layers")
+    calibrated.assert_outcomes(passed=4)
+    # What a pass rules out, from the calibrated noise: no "or more" for AUC.
+    calibrated.stdout.re_match_lines(
+        [r"detectable AUC rise on the entire dataset.*80 % power", r"  2_layers: threshold \+0\.\d{4}, logistic_regression \+0\.\d{4}$"]
+    )
     results = json.loads((project.path / "privacy-report" / "results.json").read_text())
     checked = [r for r in results["results"] if "tolerance_source" in r]
     assert checked
+    for r in checked:  # tolerance + z_0.8 sqrt(2) sigma
+        assert r["detectable_rise_basis"]["auc"] == "calibrated_noise"
+        assert r["detectable_rise"]["auc"] > r["tolerance"]["auc"]
     for r in checked:  # a TPR's tolerance is never below what its member counts allow
         sources = r["tolerance_source"]
         assert sources["auc"] == sources["attacker_advantage"] == "calibrated"
@@ -33,6 +41,9 @@ def test_calibration_records_the_spread_and_tolerances_follow_it(project):
     results = json.loads((project.path / "privacy-report" / "results.json").read_text())
     sources = [r["tolerance_source"] for r in results["results"] if "tolerance_source" in r]
     assert all(s["auc"] == "explicit" and s["attacker_advantage"] == "calibrated" for s in sources)
+    for r in results["results"]:  # an explicit tolerance knows no sigma: only a lower bound
+        assert (r["detectable_rise"]["auc"], r["detectable_rise_basis"]["auc"]) == (0.5, "lower_bound")
+    explicit.stdout.fnmatch_lines(["  2_layers: threshold +0.5000 or more, logistic_regression +0.5000 or more"])
 
     before = path.read_text()
     run(project, "-k", "2_layers", "--privacy-update-baselines").assert_outcomes(passed=4)
