@@ -24,7 +24,7 @@ import inspect
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from privacy_checks.files import display_path
 from privacy_checks.metrics import check_fprs, tpr_metric
@@ -32,7 +32,7 @@ from privacy_checks.specs import (  # re-exported: the vocabulary users import f
     ATTACKS, METRICS, DEFAULT_FPRS, ENTIRE_DATASET, DEFAULT_DELTA, DATASET_KINDS, dataset_kind,
     dataset_location, with_location, check_dataset, derive_seed, class_slice, DPSGD, ModelSpec,
     Tolerance, DATA_FIELDS, split_seed_of, fingerprint_changes, DEFAULT_THREADS, OUTPUTS,
-    check_dotted, callable_name, is_path_source,
+    check_dotted, callable_name, is_path_source, REFERENCE_ATTACKS, reference_model_problems,
 )
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "DP_2_LAYERS", "PROFILES", "DEFAULT_PROFILE", "register_profile", "get_profile",
     "Origin", "origin_of", "unregister_profile", "set_project_file",
     "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name", "is_path_source",
+    "REFERENCE_ATTACKS", "DIGITS_STRONG", "CIFAR10_QUICK_STRONG",
 ]
 
 
@@ -63,7 +64,7 @@ class Profile:
     batch_size: int
     learning_rate: float
     padding: str  #: the codelab CNN's Conv2D padding: ``valid`` as in the tutorial, ``same`` for 8x8 inputs
-    attacks: tuple[str, ...]  #: keys of :data:`ATTACKS`
+    attacks: tuple[str, ...]  #: keys of :data:`ATTACKS` and :data:`REFERENCE_ATTACKS`
     by_class: bool
     seed: int
     tolerance: Tolerance  #: for the entire-dataset slice
@@ -80,12 +81,22 @@ class Profile:
     #: with (a 2-core machine's defaults).
     intra_op_threads: int = DEFAULT_THREADS
     inter_op_threads: int = DEFAULT_THREADS
+    #: Reference models per reference-model attack (:data:`REFERENCE_ATTACKS`),
+    #: e.g. ``{"rmia": 2}``: each is one more training of every model with the
+    #: same recipe, on a random half of the population. The models are shared:
+    #: attacks with fewer use the first ones.
+    reference_models: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # A plain, sorted dict whatever the caller gave (a frozen profile must not share a caller's dict).
+        object.__setattr__(self, "reference_models", dict(sorted(dict(self.reference_models).items())))
         problems = check_fprs(self.fprs)
-        unknown = [a for a in self.attacks if a not in ATTACKS]
+        unknown = [a for a in self.attacks if a not in ATTACKS and a not in REFERENCE_ATTACKS]
         if unknown:
-            problems.append(f"unknown attacks {unknown}; choose from {sorted(ATTACKS)}")
+            problems.append(
+                f"unknown attacks {unknown}; choose from {sorted(ATTACKS) + list(REFERENCE_ATTACKS)}"
+            )
+        problems += reference_model_problems(self.attacks, self.reference_models)
         if not self.report_epochs or any(
             not 1 <= e <= self.epochs for e in self.report_epochs
         ):
@@ -141,6 +152,16 @@ class Profile:
         return METRICS + tuple(tpr_metric(fpr) for fpr in self.fprs)
 
     @property
+    def tf_privacy_attacks(self) -> tuple[str, ...]:
+        """The attacks TF Privacy's ``run_attacks`` runs (the others need reference models)."""
+        return tuple(a for a in self.attacks if a in ATTACKS)
+
+    @property
+    def references(self) -> int:
+        """How many reference models each model needs: the most any attack asks for (0: none)."""
+        return max(self.reference_models.values(), default=0)
+
+    @property
     def dp_models(self) -> tuple[ModelSpec, ...]:
         return tuple(model for model in self.models if model.dp is not None)
 
@@ -176,6 +197,8 @@ class Profile:
         for name in ("intra_op_threads", "inter_op_threads"):
             if fields[name] == DEFAULT_THREADS:
                 del fields[name]  # the default, which every baseline before the field had
+        if not fields["reference_models"]:
+            del fields["reference_models"]
         # As JSON has it (tuples become lists), so that it equals a stored copy.
         return json.loads(json.dumps(fields))
 
@@ -313,7 +336,36 @@ SMOKE = dataclasses.replace(
     by_class=False,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (DIGITS, CIFAR10, CIFAR10_QUICK, SMOKE)}
+#: The attacks of the audit profiles: the codelab's two, and the three reference-model attacks.
+_STRONG_ATTACKS = ("threshold", "logistic_regression", "lira_offline", "lira_online", "rmia")
+
+DIGITS_STRONG = dataclasses.replace(
+    DIGITS,
+    name="digits-strong",
+    description=(
+        "An audit of the default profile's models with the strongest attacks: offline and "
+        "online LiRA and RMIA with 16 reference models per model (48 more trainings, "
+        "about 10 minutes on 2 cores)."
+    ),
+    attacks=_STRONG_ATTACKS,
+    reference_models={attack: 16 for attack in REFERENCE_ATTACKS},
+)
+
+CIFAR10_QUICK_STRONG = dataclasses.replace(
+    CIFAR10_QUICK,
+    name="cifar10-quick-strong",
+    description=(
+        "cifar10-quick audited with offline and online LiRA and RMIA, 16 reference models "
+        "per model, each trained on a random half of the 20,000 images (32 more trainings, "
+        "about 15 minutes on 2 cores)."
+    ),
+    attacks=_STRONG_ATTACKS,
+    reference_models={attack: 16 for attack in REFERENCE_ATTACKS},
+)
+
+PROFILES: dict[str, Profile] = {
+    p.name: p for p in (DIGITS, CIFAR10, CIFAR10_QUICK, SMOKE, DIGITS_STRONG, CIFAR10_QUICK_STRONG)
+}
 DEFAULT_PROFILE = DIGITS.name
 
 

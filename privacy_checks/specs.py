@@ -26,6 +26,44 @@ ATTACKS: Mapping[str, str] = {
     "knn": "K_NEAREST_NEIGHBORS",
 }
 
+#: Attacks that compare the model's outputs with those of reference models trained
+#: the same way on random halves of the population (:mod:`privacy_checks.references`):
+#: Carlini et al.'s LiRA (offline: OUT references only, one-sided; online: IN and
+#: OUT) and Zarifzadeh et al.'s RMIA (offline). Each needs a number of reference
+#: models, ``Profile.reference_models[attack]``.
+REFERENCE_ATTACKS: tuple[str, ...] = ("lira_offline", "lira_online", "rmia")
+
+
+def reference_model_problems(attacks: tuple[str, ...], reference_models: Mapping[str, int]) -> list[str]:
+    """What is wrong with a profile's reference models per attack (empty if nothing).
+
+    References come in complementary pairs (each example is IN for exactly
+    half of them), so every K is even; an attack without references, or
+    references for an attack the profile does not run, is a mistake.
+    """
+    found = []
+    for attack, k in reference_models.items():
+        if attack not in REFERENCE_ATTACKS:
+            found.append(
+                f"reference_models names {attack!r}, which is no reference-model attack; "
+                f"use {', '.join(REFERENCE_ATTACKS)}"
+            )
+        elif attack not in attacks:
+            found.append(f"reference_models names {attack!r}, which is not among the attacks {list(attacks)}")
+        if not (isinstance(k, int) and not isinstance(k, bool) and k >= 2 and k % 2 == 0):
+            found.append(
+                f"reference_models[{attack!r}] must be an even number >= 2 (references come in "
+                f"complementary pairs), got {k!r}"
+            )
+    missing = [a for a in attacks if a in REFERENCE_ATTACKS and a not in reference_models]
+    if missing:
+        found.append(
+            f"attacks {missing} need reference models: set reference_models = "
+            f"{{{', '.join(f'{a!r}: 4' for a in missing)}}} (an even number per attack)"
+        )
+    return found
+
+
 #: Metrics every profile checks, named after TF Privacy's ``PrivacyMetric``; each
 #: profile adds the true-positive rate at its low false-positive rates
 #: (:attr:`Profile.metrics`).

@@ -34,7 +34,7 @@ def test_invalid_profiles_are_rejected_with_the_reason(change, problem):
 
 
 def test_unknown_profile_lists_the_valid_ones():
-    with pytest.raises(KeyError, match="choose one of: cifar10, cifar10-quick, digits, smoke"):
+    with pytest.raises(KeyError, match="choose one of: cifar10, cifar10-quick, cifar10-quick-strong, digits, digits-strong, smoke"):
         profiles.get_profile("mnist")
 
 

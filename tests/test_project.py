@@ -376,7 +376,7 @@ def test_unknown_profile_says_where_profiles_can_be_declared(registry, here):
     with pytest.raises(KeyError) as raised:
         profiles.get_profile("whine")
     assert raised.value.args[0] == (
-        "unknown privacy profile 'whine'; choose one of: cifar10, cifar10-quick, digits, smoke, wine. "
+        "unknown privacy profile 'whine'; choose one of: cifar10, cifar10-quick, cifar10-quick-strong, digits, digits-strong, smoke, wine. "
         "pyproject.toml declares no [tool.privacy_checks.profiles.whine]: declare it there "
         "(docs/your-own-model.md), or register it from a conftest.py with privacy_checks.profiles.register_profile"
     )

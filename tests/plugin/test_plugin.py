@@ -171,7 +171,7 @@ def test_header_progress_and_marker(project):
 @pytest.mark.parametrize(
     "args, ini, message",
     [
-        (["--privacy-profile", "mnist"], "", "*--privacy-profile: unknown privacy profile 'mnist'; choose one of: cifar10, cifar10-quick, digits, smoke*"),
+        (["--privacy-profile", "mnist"], "", "*--privacy-profile: unknown privacy profile 'mnist'; choose one of: cifar10, cifar10-quick, cifar10-quick-strong, digits, digits-strong, smoke*"),
         ([], "privacy_profile = mnist", "*ini option privacy_profile: unknown privacy profile 'mnist'*"),
         (["--privacy-tolerance", "auc=lots"], "", "*'auc=lots': 'lots' is not a number*"),
         ([], "privacy_class_tolerance = speed=1", "*ini option privacy_class_tolerance*METRIC in auc, attacker_advantage, tpr*"),

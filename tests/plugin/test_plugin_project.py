@@ -167,7 +167,7 @@ def test_an_unknown_profile_says_where_to_declare_it(pytester):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["ERROR: --privacy-profile: unknown privacy profile 'mydigit'; choose one of: cifar10, cifar10-quick, "
-         "digits, mydigits, smoke. pyproject.toml declares no [[]tool.privacy_checks.profiles.mydigit[]]: *"]
+         "cifar10-quick-strong, digits, digits-strong, mydigits, smoke. pyproject.toml declares no [[]tool.privacy_checks.profiles.mydigit[]]: *"]
     )
 
 
