@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import warnings
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 
@@ -77,17 +77,42 @@ class AttackRecord:
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-    """All attacks on one snapshot: flat records, and TF Privacy's results for plots."""
+    """All attacks on one snapshot: flat records, and TF Privacy's results for plots.
+
+    ``results`` holds TF Privacy's own attacks (None when the run asked only
+    for reference-model attacks); the reference-model attacks' ROC curves,
+    which TF Privacy's results cannot hold, are in ``curves``.
+    """
 
     snapshot: Snapshot
     records: tuple[AttackRecord, ...]
-    results: "AttackResults"
+    results: "AttackResults | None"
+    #: ROC curves (TF Privacy's ``RocCurve``) of records ``results`` does not hold, by (attack, slice).
+    curves: Mapping[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
 
     def record(self, attack: str, slice_name: str) -> AttackRecord | None:
         for record in self.records:
             if record.attack == attack and record.slice == slice_name:
                 return record
         return None
+
+    def curve(self, record: AttackRecord):
+        """The ROC curve of one of this evaluation's records."""
+        if (record.attack, record.slice) in self.curves:
+            return self.curves[(record.attack, record.slice)]
+        for result in self.results.single_attack_results if self.results is not None else ():
+            if short_attack_name(result.attack_type) == record.attack and slice_name(result.slice_spec) == record.slice:
+                return result.roc_curve
+        raise KeyError(f"no ROC curve of {record.key}")
+
+    def merged(self, other: "Evaluation") -> "Evaluation":
+        """This evaluation with ``other``'s records and curves (the same snapshot) added."""
+        return dataclasses.replace(
+            self,
+            records=self.records + other.records,
+            results=self.results if self.results is not None else other.results,
+            curves={**self.curves, **other.curves},
+        )
 
 
 @contextlib.contextmanager
@@ -178,7 +203,7 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
             results = mia.run_attacks(
                 attack_input,
                 SlicingSpec(entire_dataset=True, by_class=profile.by_class),
-                attack_types=[AttackType[ATTACKS[a]] for a in profile.attacks],
+                attack_types=[AttackType[ATTACKS[a]] for a in profile.tf_privacy_attacks],
                 privacy_report_metadata=metadata,
             )
         records = tuple(
@@ -189,37 +214,142 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
 
 def _record(snapshot: Snapshot, result, profile: Profile) -> AttackRecord:
     """Flattens one TF Privacy result; TPR at low FPR and intervals come from its scores."""
-    slice_ = slice_name(result.slice_spec)
-    attack = short_attack_name(result.attack_type)
-    scores_in, scores_out = result.membership_scores_train, result.membership_scores_test
+    return scored_record(
+        snapshot.model, snapshot.epoch, short_attack_name(result.attack_type), slice_name(result.slice_spec),
+        result.membership_scores_train, result.membership_scores_test, result.roc_curve, profile,
+        members=int(result.data_size.ntrain), non_members=int(result.data_size.ntest),
+    )
+
+
+def scored_record(
+    model: str,
+    epoch: int,
+    attack: str,
+    slice_: str,
+    scores_in: np.ndarray,
+    scores_out: np.ndarray,
+    roc_curve,
+    profile: Profile,
+    members: int | None = None,
+    non_members: int | None = None,
+) -> AttackRecord:
+    """One attack on one slice from its membership scores (higher = member) and TF Privacy's
+    ``RocCurve`` of them: AUC, advantage and PPV as TF Privacy computes them, TPR at the
+    profile's FPRs, bootstrap intervals and, on the entire dataset, the epsilon lower bound.
+    ``members`` and ``non_members`` are the slice's sizes (default: the scores')."""
     intervals = metrics.bootstrap_intervals(
         scores_in,
         scores_out,
         profile.fprs,
-        seed=derive_seed(profile.seed, "bootstrap", snapshot.model, snapshot.epoch, attack, slice_),
+        seed=derive_seed(profile.seed, "bootstrap", model, epoch, attack, slice_),
     )
     bound = (
         epsilon_lower_bound(
             scores_in,
             scores_out,
             alpha=guarantee_alpha(profile),
-            delta=bound_delta(profile.model(snapshot.model)),
-            seed=derive_seed(profile.seed, "epsilon", snapshot.model, snapshot.epoch, attack),
+            delta=bound_delta(profile.model(model)),
+            seed=derive_seed(profile.seed, "epsilon", model, epoch, attack),
         )
         if slice_ == ENTIRE_DATASET
         else None
     )
     return AttackRecord(
-        model=snapshot.model,
-        epoch=snapshot.epoch,
+        model=model,
+        epoch=epoch,
         attack=attack,
         slice=slice_,
-        auc=float(result.get_auc()),
-        attacker_advantage=float(result.get_attacker_advantage()),
-        ppv=float(result.get_ppv()),
-        members=int(result.data_size.ntrain),
-        non_members=int(result.data_size.ntest),
+        auc=float(roc_curve.get_auc()),
+        attacker_advantage=float(roc_curve.get_attacker_advantage()),
+        ppv=float(roc_curve.get_ppv()),
+        members=len(scores_in) if members is None else members,
+        non_members=len(scores_out) if non_members is None else non_members,
         epsilon_lower_bound=bound,
         tpr_at_fpr=metrics.tpr_at_fprs(scores_in, scores_out, profile.fprs),
         intervals=intervals,
     )
+
+
+def evaluate_references(
+    snapshot: Snapshot,
+    reference_logits: np.ndarray,
+    trains_on: np.ndarray,
+    population: np.ndarray,
+    profile: Profile,
+) -> Evaluation:
+    """The profile's reference-model attacks on one snapshot, on every slice.
+
+    ``reference_logits`` (K, N, C) are the reference models' logits at the
+    snapshot's epoch, ``trains_on`` (K, N) their training sets, both over
+    the global order (members, then non-members; see
+    :mod:`privacy_checks.references`). Each attack uses the first
+    ``profile.reference_models[attack]`` references. Offline LiRA and RMIA
+    score every member and non-member, online LiRA the population (the
+    examples some references trained on). Deterministic: no randomness but
+    the bootstrap's and the epsilon bound's, seeded per record.
+    """
+    from privacy_checks import reference_attacks as ra
+    from privacy_checks.references import out_per_pair
+
+    members = len(snapshot.labels_members)
+    logits = np.concatenate([snapshot.logits_members, snapshot.logits_non_members]).astype(np.float64)
+    labels = np.concatenate([snapshot.labels_members, snapshot.labels_non_members])
+    records: list[AttackRecord] = []
+    curves: dict[tuple[str, str], Any] = {}
+    with one_blas_thread(), _quiet_tf_privacy():
+        for attack in profile.attacks:
+            if attack not in profile.reference_models:
+                continue
+            k = profile.reference_models[attack]
+            refs, ins = reference_logits[:k].astype(np.float64), trains_on[:k]
+            if attack == "lira_online":
+                scored = population
+                scores = ra.lira(
+                    ra.scaled_logit(logits[scored], labels[scored]),
+                    ra.scaled_logit(refs[:, scored], labels[scored]),
+                    ins[:, scored],
+                    online=True,
+                )
+            elif attack == "lira_offline":
+                scored = np.arange(len(labels))
+                outs = out_per_pair(ins, ra.scaled_logit(refs, labels))
+                scores = ra.lira(ra.scaled_logit(logits, labels), outs, np.zeros_like(outs, bool), online=False)
+            else:  # rmia: each x against the non-members as population z
+                scored = np.arange(len(labels))
+                outs = out_per_pair(ins, ra.true_label_probability(refs, labels))
+                scores = ra.rmia(
+                    ra.true_label_probability(logits, labels),
+                    outs,
+                    np.zeros_like(outs, bool),
+                    np.arange(members, len(labels)),
+                    offline=True,
+                )
+            is_member = scored < members
+            for slice_ in profile.slices:
+                if slice_ == ENTIRE_DATASET:
+                    chosen = np.ones(len(scored), bool)
+                else:
+                    chosen = labels[scored] == int(slice_.rsplit("_", 1)[1])
+                scores_in, scores_out = scores[chosen & is_member], scores[chosen & ~is_member]
+                if not len(scores_in) or not len(scores_out):
+                    continue  # as TF Privacy skips a slice without both sides
+                curve = roc_curve(scores_in, scores_out)
+                curves[(attack, slice_)] = curve
+                records.append(
+                    scored_record(snapshot.model, snapshot.epoch, attack, slice_, scores_in, scores_out, curve, profile)
+                )
+    return Evaluation(snapshot, tuple(records), None, curves)
+
+
+def roc_curve(scores_in: np.ndarray, scores_out: np.ndarray):
+    """TF Privacy's ``RocCurve`` of membership scores, built as its threshold attack builds it."""
+    from sklearn import metrics as sk_metrics
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
+        RocCurve,
+    )
+
+    fpr, tpr, thresholds = sk_metrics.roc_curve(
+        np.concatenate([np.ones(len(scores_in)), np.zeros(len(scores_out))]),
+        np.concatenate([scores_in, scores_out]),
+    )
+    return RocCurve(tpr=tpr, fpr=fpr, thresholds=thresholds, test_train_ratio=len(scores_out) / len(scores_in))

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from privacy_checks import accounting, attacks, datasets, dotted, metrics, models, training
+from privacy_checks import accounting, attacks, datasets, dotted, metrics, models, references, training
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.files import write_atomic
 from privacy_checks.profiles import Profile
@@ -34,6 +34,12 @@ from privacy_checks.training import Snapshot, TrainingRun
 FORMAT = 1
 _SNAPSHOT_ARRAYS = ("logits_members", "logits_non_members", "labels_members", "labels_non_members")
 _SNAPSHOT_SCALARS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
+
+
+#: Profile fields that change what is attacked, not what is trained: another attack,
+#: another number of references (the first K are shared), another FPR or slicing
+#: reuses the cached trainings.
+_ATTACK_FIELDS = ("attacks", "reference_models", "fprs", "by_class")
 
 
 def _digest(files: Iterable[Path]) -> str:
@@ -58,20 +64,28 @@ def key(
     versions: Mapping[str, str],
     epoch: int | None = None,
     extra_files: Iterable[Path] = (),
+    reference: int | None = None,
 ) -> str:
-    """The cache key of a model's training run (``epoch=None``) or of one snapshot's attacks.
+    """The cache key of a model's training run (``epoch=None``), of one snapshot's attacks,
+    or of the model's ``reference``-th reference model's training.
 
     It covers the user's builder and data function by the whole module file
     they live in (what they call from elsewhere is not seen: the model's
     ``version`` is for that) and ``extra_files`` (the hook implementations).
     """
     code = (datasets, dotted, models, training)
+    if reference is not None:
+        code += (references,)
     if epoch is not None:
         code += (attacks, accounting, metrics)
     spec = profile.model(model)
+    fingerprint = profile.fingerprint()
+    if epoch is None:  # a training does not depend on what attacks its snapshots then
+        for field in _ATTACK_FIELDS:
+            fingerprint.pop(field, None)
     payload = {
         "format": FORMAT,
-        "fingerprint": profile.fingerprint(),
+        "fingerprint": fingerprint,
         "dataset": profile.dataset,  # the fingerprint keeps only the kind of an image folder
         "model": spec.fingerprint(),
         "versions": dict(versions),
@@ -79,8 +93,11 @@ def key(
         "user_code": _digest(user_files(profile, model, extra_files)),
         "epoch": epoch,
     }
+    if reference is not None:
+        payload["reference"] = reference
     text = json.dumps(payload, sort_keys=True)
-    return ("train-" if epoch is None else f"attack{epoch}-") + hashlib.sha256(
+    kind = f"reference{reference}-" if reference is not None else "train-" if epoch is None else f"attack{epoch}-"
+    return kind + hashlib.sha256(
         text.encode()
     ).hexdigest()[:24]
 

@@ -529,7 +529,7 @@ def _non_finite_rows(x: np.ndarray, rows: int = 4096) -> np.ndarray:
 
 
 def _trained_attacks(profile: Profile) -> list[str]:
-    return [a for a in profile.attacks if not ATTACKS[a].startswith("THRESHOLD")]
+    return [a for a in profile.tf_privacy_attacks if not ATTACKS[a].startswith("THRESHOLD")]
 
 
 def _check_counts(dataset: Dataset, profile: Profile) -> None:
@@ -543,6 +543,14 @@ def _check_counts(dataset: Dataset, profile: Profile) -> None:
             f"the data has {counts['members']} members and {counts['non-members']} non-members; "
             f"the {', '.join(trained)} attack needs at least {MIN_CLASS_EXAMPLES} of each: "
             + (f"set members to at least {MIN_CLASS_EXAMPLES}" if few_drawn else "provide more examples"),
+        )
+    if profile.references and counts["non-members"] < counts["members"]:
+        raise _error(
+            profile, "members" if profile.members is not None else "dataset",
+            f"the reference-model attacks ({', '.join(profile.reference_models)}) train each reference "
+            "model on half of the members plus as many non-members, but the data has "
+            f"{counts['members']} members and only {counts['non-members']} non-members: "
+            "lower members, provide more non-members, or drop those attacks",
         )
     if not profile.by_class:
         return

@@ -105,9 +105,9 @@ def roc_figure(evaluations: Sequence[Evaluation]) -> str | None:
         return None
     figure, axis = plt.subplots(figsize=(6, 5))
     floor = 1e-4
-    for model, (record, result) in sorted(best.items()):
-        fpr = np.clip(result.roc_curve.fpr, floor, 1)
-        tpr = np.clip(result.roc_curve.tpr, floor, 1)
+    for model, (record, curve) in sorted(best.items()):
+        fpr = np.clip(curve.fpr, floor, 1)
+        tpr = np.clip(curve.tpr, floor, 1)
         axis.plot(
             fpr, tpr, label=f"{model}, epoch {record.epoch}, {record.attack}, {record.slice} (AUC {record.auc:.3f})"
         )

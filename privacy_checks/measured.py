@@ -39,10 +39,10 @@ class Measured:
 
 
 def most_vulnerable(evaluations: Iterable[Evaluation]) -> dict[str, tuple[AttackRecord, Any]]:
-    """Per model, the (epoch, attack, slice) with the highest AUC, and TF Privacy's result for it."""
-    best: dict[str, tuple[AttackRecord, Any]] = {}
+    """Per model, the (epoch, attack, slice) with the highest AUC, and its ROC curve (TF Privacy's ``RocCurve``)."""
+    best: dict[str, tuple[AttackRecord, Evaluation]] = {}
     for evaluation in evaluations:
-        for record, result in zip(evaluation.records, evaluation.results.single_attack_results):
+        for record in evaluation.records:
             if record.model not in best or record.auc > best[record.model][0].auc:
-                best[record.model] = (record, result)
-    return best
+                best[record.model] = (record, evaluation)
+    return {model: (record, evaluation.curve(record)) for model, (record, evaluation) in best.items()}

@@ -17,10 +17,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, TypeVar
 
-from privacy_checks import cache
-from privacy_checks.attacks import AttackRecord, Evaluation, evaluate
+import numpy as np
+
+from privacy_checks import cache, references
+from privacy_checks.attacks import AttackRecord, Evaluation, evaluate, evaluate_references
 from privacy_checks.datasets import Dataset, LoadData, load
 from privacy_checks.executors import Executor, InProcess, done
+from privacy_checks.profiles import REFERENCE_ATTACKS
 from privacy_checks.settings import CheckFailed, Settings
 from privacy_checks.training import MakeModel, Snapshot, TrainingRun, preflight, train
 from privacy_checks.verdicts import CaseKey
@@ -67,11 +70,16 @@ class Measurer:
         self._trainings: dict[str, TrainingRun | Exception] = {}
         self._evaluations: dict[tuple[str, int], Evaluation | Exception] = {}
         self._pending: dict[tuple[str, int], Future] = {}
+        self._references: dict[str, References | Exception] = {}
+        self._reference_evaluations: dict[tuple[str, int], Evaluation | Exception] = {}
+        self._pending_references: dict[tuple[str, int], Future] = {}
         #: (model, epoch) pairs that checks will ask for; None: all of the profile's.
         self._planned: frozenset[tuple[str, int]] | None = None
+        #: (model, epoch) pairs whose reference-model attacks checks will ask for; None: all.
+        self._planned_references: frozenset[tuple[str, int]] | None = None
         self._costs: dict[str, _Cost] = {}
         self._cache_names: dict[tuple[str, int | None], str] = {}
-        self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0}
+        self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0, "reference models": 0}
         self.cache_error: str | None = None
         self._source: str | None = None
         self._checked_models = False
@@ -80,10 +88,23 @@ class Measurer:
 
     def plan(self, keys: Iterable[CaseKey]) -> None:
         """Tells what the checks of this run will ask for: only that is trained and attacked ahead."""
+        keys = list(keys)
         self._planned = frozenset((key.model, key.epoch) for key in keys)
+        self._planned_references = frozenset(
+            (key.model, key.epoch) for key in keys if key.attack in REFERENCE_ATTACKS
+        )
 
     def _wanted(self, model: str, epoch: int) -> bool:
         return self._planned is None or (model, epoch) in self._planned
+
+    def _wanted_references(self, model: str) -> list[int]:
+        """The report epochs of ``model`` whose reference-model attacks checks will ask for."""
+        if not self.profile.references:
+            return []
+        return [
+            epoch for epoch in self.profile.report_epochs
+            if self._planned_references is None or (model, epoch) in self._planned_references
+        ]
 
     @staticmethod
     def _remember(store: dict, key: Hashable, produce: Callable[[], T], failed: str) -> T:
@@ -193,6 +214,8 @@ class Measurer:
     def _schedule(self, snapshot: Snapshot, needed: bool = False) -> None:
         """Submits the attacks on a planned (or ``needed``) snapshot, unless the cache has them."""
         key = (snapshot.model, snapshot.epoch)
+        if not self.profile.tf_privacy_attacks:
+            return
         if key in self._pending or key in self._evaluations or not (needed or self._wanted(*key)):
             return
         name = self._cache_name(snapshot.model, snapshot.epoch)
@@ -226,7 +249,8 @@ class Measurer:
         return outcome.value
 
     def _train_ahead_while(self, waiting: Callable[[], bool]) -> None:
-        """Trains the plan's next models (submitting their attacks) while ``waiting()``."""
+        """Trains the plan's next models, then their reference models (submitting their
+        attacks), while ``waiting()``."""
         for spec in self.profile.models:
             if not waiting():
                 return
@@ -236,6 +260,82 @@ class Measurer:
                 self.training(spec.name)
             except CheckFailed:
                 pass  # remembered: the model's own checks report it
+        for spec in self.profile.models:
+            if not waiting():
+                return
+            if spec.name in self._references or not self._wanted_references(spec.name):
+                continue
+            try:
+                self.references(spec.name)
+            except CheckFailed:
+                pass  # remembered: the checks of its reference-model attacks report it
+
+    # -- reference models ----------------------------------------------------
+
+    def references(self, model: str) -> "References":
+        """``model``'s reference models (:mod:`privacy_checks.references`), trained once or from the cache."""
+        return self._remember(
+            self._references, model, lambda: self._train_references(model),
+            f"reference models of {model} not available",
+        )
+
+    def _train_references(self, model: str) -> "References":
+        self.training(model)  # the model under test first: its checks need it, and its failure is theirs
+        dataset = self.dataset()
+        design = references.design(self.profile, len(dataset.y_members), len(dataset.y_non_members))
+        spec = self.profile.model(model)
+        runs, trained, seconds = [], 0, 0.0
+        for k in range(design.references):
+            name = cache.key(self.profile, model, self.versions, None, self.hooks.files, reference=k)
+            found = None if self.settings.cache_dir is None else cache.load_training(self.settings.cache_dir, name)
+            if found is not None:
+                self.cache_hits["reference models"] += 1
+                runs.append(found[0])
+                continue
+            run = train(
+                references.reference_profile(self.profile, k), spec,
+                references.reference_dataset(dataset, design.trains_on[k]), None, self.hooks.make_model,
+            )
+            self._store(cache.save_training, name, run, dataset.source)
+            runs.append(run)
+            trained, seconds = trained + 1, seconds + run.seconds
+            if self._progress is not None:
+                self._progress(
+                    f"{model}: reference model {k + 1}/{design.references} trained in {run.seconds:.1f}s "
+                    f"(elapsed {time.perf_counter() - self.started:.0f}s)"
+                )
+        self._cost(model).references = seconds
+        found = References(design, tuple(runs))
+        for epoch in self._wanted_references(model):
+            self._schedule_references(model, epoch, found)
+        return found
+
+    def _schedule_references(self, model: str, epoch: int, refs: "References") -> None:
+        key = (model, epoch)
+        if key in self._pending_references or key in self._reference_evaluations:
+            return
+        self._pending_references[key] = self.executor.submit(
+            evaluate_references, self.training(model).at(epoch), refs.logits(epoch),
+            refs.design.trains_on, refs.design.population, self.profile.plain(),
+        )
+        self._cost(model).submitted += 1
+
+    def reference_evaluation(self, model: str, epoch: int) -> Evaluation:
+        """The reference-model attacks on ``model`` at ``epoch``."""
+        return self._remember(
+            self._reference_evaluations, (model, epoch), lambda: self._evaluate_references(model, epoch),
+            f"reference-model attacks on {model} at epoch {epoch} failed",
+        )
+
+    def _evaluate_references(self, model: str, epoch: int) -> Evaluation:
+        refs = self.references(model)
+        self._schedule_references(model, epoch, refs)
+        future = self._pending_references.pop((model, epoch))
+        if self.executor.overlaps:
+            self._train_ahead_while(lambda: not future.done())
+        outcome = future.result()
+        self._attacked(model, outcome.seconds or 0.0)
+        return outcome.value
 
     def _cost(self, model: str) -> "_Cost":
         return self._costs.setdefault(model, _Cost())
@@ -248,13 +348,19 @@ class Measurer:
         if cost.gathered == cost.submitted and self._progress is not None:
             self._progress(
                 f"{model}: done at {time.perf_counter() - self.started:.0f}s: training "
-                f"{cost.training:.1f}s, attacks {cost.attacks:.1f}s on {cost.gathered} snapshots "
+                f"{cost.training:.1f}s, "
+                + (f"reference models {cost.references:.1f}s, " if cost.references else "")
+                + f"attacks {cost.attacks:.1f}s on {cost.gathered} snapshots "
                 f"({self.executor.describe()})"
             )
 
     def evaluations(self) -> list[Evaluation]:
-        """The evaluations that succeeded this session."""
-        return [e for e in self._evaluations.values() if isinstance(e, Evaluation)]
+        """The evaluations that succeeded this session, each snapshot's attacks in one."""
+        found = {key: e for key, e in self._evaluations.items() if isinstance(e, Evaluation)}
+        for key, extra in self._reference_evaluations.items():
+            if isinstance(extra, Evaluation):
+                found[key] = found[key].merged(extra) if key in found else extra
+        return list(found.values())
 
     def histories(self) -> dict[str, tuple[dict[str, float], ...]]:
         """Keras's per-epoch logs of each model trained this session."""
@@ -265,7 +371,9 @@ class Measurer:
         }
 
     def record(self, key: CaseKey) -> AttackRecord | None:
-        """The attack result for ``key``; None if TF Privacy skipped the slice."""
+        """The attack result for ``key``; None if the attack skipped the slice."""
+        if key.attack in REFERENCE_ATTACKS:
+            return self.reference_evaluation(key.model, key.epoch).record(key.attack, key.slice)
         return self.evaluation(key.model, key.epoch).record(key.attack, key.slice)
 
     def members(self, model: str, epoch: int) -> int:
@@ -279,6 +387,7 @@ class Measurer:
         )
         other = Measurer(settings, self.versions, prefixed(self._progress, seed), self.executor, self.hooks)
         other._planned = self._planned
+        other._planned_references = self._planned_references
         other._checked_models = self._checked_models  # the same models: built and checked once
         return other
 
@@ -293,11 +402,26 @@ def prefixed(progress: Callable[[str], None] | None, seed: int) -> Callable[[str
     return None if progress is None else (lambda line: progress(f"seed {seed}: {line}"))
 
 
+@dataclasses.dataclass(frozen=True)
+class References:
+    """A model's reference models: their training sets and their training runs."""
+
+    design: references.Design
+    runs: tuple[TrainingRun, ...]
+
+    def logits(self, epoch: int) -> np.ndarray:
+        """Every reference's logits on every example at ``epoch``: (K, N, C), global order."""
+        return np.stack(
+            [references.global_logits(run.at(epoch), self.design.trains_on[k]) for k, run in enumerate(self.runs)]
+        )
+
+
 @dataclasses.dataclass
 class _Cost:
     """Where one model's time went, for its closing progress line."""
 
     training: float = 0.0
+    references: float = 0.0
     attacks: float = 0.0
     submitted: int = 0
     gathered: int = 0

@@ -168,6 +168,8 @@ def _collection(evaluations: Iterable[Evaluation], x_is_test_accuracy: bool):
     collection = []
     for evaluation in evaluations:
         results = evaluation.results
+        if results is None:  # reference-model attacks only: TF Privacy's plots know no such attack
+            continue
         if x_is_test_accuracy:
             metadata = dataclasses.replace(
                 results.privacy_report_metadata,
@@ -220,7 +222,8 @@ def write_report(directory: Path, measured: Measured) -> list[Path]:
     write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     written = [results_path]
     if measured.evaluations:
-        plots = write_plots(directory, measured.evaluations)
+        with_tf_privacy = any(evaluation.results is not None for evaluation in measured.evaluations)
+        plots = write_plots(directory, measured.evaluations) if with_tf_privacy else []
         titles = (
             "Vulnerability by epoch (TF Privacy plot_by_epochs)",
             "Privacy vs test accuracy (TF Privacy plot_privacy_vs_accuracy)",

@@ -29,12 +29,15 @@ def _heavy_modules_stay_loaded():
     registrations abort). Importing everything the pipeline touches here keeps
     it in the snapshot pytester restores to.
     """
-    from privacy_checks import datasets, report, training
-    from privacy_checks.attacks import evaluate
+    import numpy as np
+
+    from privacy_checks import datasets, reference_attacks, references, report, training  # noqa: F401
+    from privacy_checks.attacks import evaluate, roc_curve
     from privacy_checks.profiles import SMOKE
 
     profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
     evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)
+    roc_curve(np.array([1.0, 2.0]), np.array([0.0, 1.5]))  # scikit-learn's metrics, for the reference attacks
     with tempfile.TemporaryDirectory() as tmp:
         report.write_plots(Path(tmp), [evaluation])
 
