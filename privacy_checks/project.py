@@ -45,6 +45,7 @@ from privacy_checks.profiles import (
     DEFAULT_THREADS,
     DPSGD,
     OUTPUTS,
+    REFERENCE_ATTACKS,
     ModelSpec,
     Origin,
     Profile,
@@ -72,7 +73,7 @@ PADDINGS: tuple[str, ...] = ("valid", "same")
 _PROFILE_KEYS: tuple[str, ...] = (
     "description", "dataset", "num_classes", "input_shape", "members", "epochs", "report_epochs",
     "batch_size", "learning_rate", "padding", "attacks", "by_class", "seed", "fprs", "tolerance",
-    "class_tolerance", "intra_op_threads", "inter_op_threads", "models",
+    "class_tolerance", "intra_op_threads", "inter_op_threads", "models", "reference_models",
 )
 _PROFILE_REQUIRED: tuple[str, ...] = ("dataset", "num_classes", "input_shape", "epochs", "models")
 _MODEL_KEYS: tuple[str, ...] = (
@@ -197,10 +198,24 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
 def _attacks(value: Any, key: str) -> tuple[str, ...]:
     if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
         raise _Bad(f"{key} must be a list of attack names, got {show(value)}")
+    known = (*ATTACKS, *REFERENCE_ATTACKS)
     for attack in value:
-        if attack not in ATTACKS:
-            raise _Bad(f"{key}: unknown attack {show(attack)}{_did_you_mean(attack, ATTACKS, '')}")
+        if attack not in known:
+            raise _Bad(f"{key}: unknown attack {show(attack)}{_did_you_mean(attack, known, '')}")
     return tuple(value)
+
+
+def _reference_models(value: Any, key: str) -> dict[str, int]:
+    """``{rmia = 2, lira_online = 16}``: reference models per reference-model attack."""
+    table = _table(value, key)
+    for attack, count in table.items():
+        if attack not in REFERENCE_ATTACKS:
+            raise _Bad(
+                f"{key}.{attack} is no reference-model attack{_did_you_mean(attack, REFERENCE_ATTACKS, f'{key}.')}"
+            )
+        if not (_is_int(count) and count >= 2 and count % 2 == 0):
+            raise _Bad(f"{key}.{attack} must be an even number >= 2 (references come in pairs), got {show(count)}")
+    return dict(table)
 
 
 def _did_you_mean(key: str, known: Iterable[str], at: str) -> str:
@@ -342,6 +357,7 @@ def profile_from_table(name: str, table: Mapping[str, Any], *, path: Path) -> Pr
             learning_rate=fields.get("learning_rate", _positive_number, DEFAULT_LEARNING_RATE),
             padding=fields.get("padding", _choice(PADDINGS), "valid"),
             attacks=fields.get("attacks", _attacks, DEFAULT_ATTACKS),
+            reference_models=fields.get("reference_models", _reference_models, {}),
             by_class=fields.get("by_class", _bool, True),
             seed=fields.get("seed", _seed, 0),
             fprs=fields.get("fprs", _numbers, DEFAULT_FPRS),

@@ -146,6 +146,14 @@ def test_left_out_keys_take_the_documented_defaults(here):
     assert profile.class_tolerance == Tolerance(auc=0.10, attacker_advantage=0.15, tpr=0.25)
     assert (profile.intra_op_threads, profile.inter_op_threads) == (2, 2)
     assert profile.models == (ModelSpec("cnn", "cnn", 2),)
+    assert profile.reference_models == {} and profile.references == 0
+
+
+def test_reference_model_attacks_are_declared_with_their_counts(here):
+    table = {**MINIMAL, "attacks": ["threshold", "rmia", "lira_online"], "reference_models": {"rmia": 2, "lira_online": 16}}
+    profile = profile_from_table("wine", table, path=here / "pyproject.toml")
+    assert profile.reference_models == {"lira_online": 16, "rmia": 2}
+    assert (profile.references, profile.tf_privacy_attacks) == (16, ("threshold",))
 
 
 def set_key(table: dict, key: str, value) -> dict:
@@ -187,6 +195,12 @@ def rename(table: dict, key: str, new: str) -> dict:
         ({**MINIMAL, "seed": -1}, "seed must be an integer in 0..2147483647, got -1"),
         ({**MINIMAL, "attacks": ["threshhold"]}, "attacks: unknown attack \"threshhold\" (did you mean 'threshold'?)"),
         ({**MINIMAL, "fprs": 0.01}, "fprs must be a list of numbers, got 0.01"),
+        ({**MINIMAL, "attacks": ["threshold", "rmia"]},
+         "attacks ['rmia'] need reference models: set reference_models = {'rmia': 4} (an even number per attack)"),
+        ({**MINIMAL, "attacks": ["rmia"], "reference_models": {"rmai": 2}},
+         "reference_models.rmai is no reference-model attack (did you mean 'reference_models.rmia'?)"),
+        ({**MINIMAL, "attacks": ["rmia"], "reference_models": {"rmia": 3}},
+         "reference_models.rmia must be an even number >= 2 (references come in pairs), got 3"),
         ({**MINIMAL, "tolerance": {"aucc": 0.1}}, "unknown key 'tolerance.aucc' (did you mean 'tolerance.auc'?)"),
         ({**MINIMAL, "tolerance": {"auc": 2}}, "tolerance.auc must lie between 0 and 1, got 2"),
         ({**MINIMAL, "class_tolerance": 0.1}, "class_tolerance must be a table ({key = value, ...}), got 0.1"),
