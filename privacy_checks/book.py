@@ -13,6 +13,7 @@ and dropping those the profile can no longer produce.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
@@ -137,9 +138,15 @@ class BaselineBook:
                 baseline=expected.get(metric),
                 baseline_members=baseline_members,
                 count_dispersion=self._dispersion(case, baseline, metric, record.members),
+                z=self.family_z,
             )
             for metric in self.profile.metrics
         }
+
+    @functools.cached_property
+    def family_z(self) -> float:
+        """The calibrated rule's Z for this profile's number of metric checks (:func:`tolerances.family_z`)."""
+        return tolerances.family_z(len(baseline_keys(self.profile)) * len(self.profile.metrics))
 
     def pooled_spreads(self, model: str, baseline: Baseline | None) -> dict[tuple[str, str, str], float]:
         """The calibrated ``baseline``'s seed spread per (attack, slice kind, metric), pooled once."""

@@ -18,7 +18,7 @@ therefore chosen, in this order:
    of freedom per entry into dozens. The baseline and the new run are both one
    draw, so their difference has sd sqrt(2) sigma, and the tolerance is
 
-       tolerance = max(floor, Z * sqrt(2) * sigma),  Z = 4
+       tolerance = max(floor, Z * sqrt(2) * sigma),  Z = family_z(metric checks) >= 4
 
    Baseline and run measure the *same* members and non-members, so the
    evaluation set's own sampling noise — what the bootstrap interval of
@@ -26,10 +26,12 @@ therefore chosen, in this order:
    It enters only when the run's member split differs from the baseline's
    (another ``split_seed``): then sigma^2 = seed spread^2 + bootstrap sd^2.
 
-   A one-sided 4-sigma excursion has probability 3.2e-5 under a normal model;
-   with the roughly 1,600 metric checks of the default profile that is a false
-   alarm in about 5 % of runs if the checks were independent, and less since
-   they are positively correlated. The floor is one example's worth of
+   Z is Bonferroni over the run's metric checks (:func:`family_z`): each
+   check's one-sided error is at most 5 % / checks, so a run with only a new
+   seed fails in at most about 5 % of cases if the checks were independent,
+   and less since they are positively correlated; Z is never below 4 (a
+   one-sided 4-sigma excursion, 3.2e-5). The default profile's 2,520 metric
+   checks give Z = 4.11. The floor is one example's worth of
    resolution: 0.005 for AUC, and 1 / members of the slice (at least 0.005)
    for advantage and TPR, which move in steps of one member.
 3. **The profile's default** otherwise (uncalibrated baselines, e.g. the
@@ -89,6 +91,22 @@ Z = 4.0
 FLOOR = 0.005
 #: The one-sided error of one metric check: a 4-sigma excursion (3.2e-5).
 CHECK_ALPHA = NormalDist().cdf(-Z)
+#: The false alarms one run's baseline checks may cost together, at most: one run
+#: in twenty if the checks were independent (they are positively correlated, so fewer).
+FAMILY_BUDGET = 0.05
+
+
+def family_z(metric_checks: int) -> float:
+    """The calibrated rule's Z for a run of ``metric_checks`` metric checks: Bonferroni.
+
+    Each check's one-sided error is at most :data:`FAMILY_BUDGET` /
+    ``metric_checks``, and Z never drops below :data:`Z`. More attacks (or
+    slices, epochs, FPRs) mean more comparisons per run; a fixed Z would let
+    the run's false-alarm rate grow with them. The default profile's 2,520
+    metric checks (630 cases x 4 metrics) give Z = 4.11; its 1,680 before the
+    reference-model attack gave 4.01.
+    """
+    return max(Z, NormalDist().inv_cdf(1 - FAMILY_BUDGET / max(1, metric_checks)))
 
 #: The probability with which a rise of :func:`detectable_rise` is caught, and its normal quantile.
 POWER = 0.8
@@ -142,11 +160,12 @@ def calibrated(
     pooled_seed_sd: float,
     interval: Sequence[float] | None,
     members: int,
+    z: float = Z,
 ) -> MetricTolerance:
     """The calibrated tolerance (rule 2 above); pass ``interval`` only when the splits differ."""
     bootstrap = interval_sd(interval) if interval is not None else 0.0
     sigma = math.hypot(pooled_seed_sd, bootstrap)
-    return MetricTolerance(max(floor(metric, members), Z * math.sqrt(2) * sigma), CALIBRATED, sigma)
+    return MetricTolerance(max(floor(metric, members), z * math.sqrt(2) * sigma), CALIBRATED, sigma)
 
 
 def count_p_value(k0: float, n0: int, k1, n1: int, dispersion: float = 1.0):
@@ -163,14 +182,18 @@ def count_p_value(k0: float, n0: int, k1, n1: int, dispersion: float = 1.0):
 
 
 def count_tolerance(
-    baseline: float, members: int, baseline_members: int | None = None, dispersion: float = 1.0
+    baseline: float,
+    members: int,
+    baseline_members: int | None = None,
+    dispersion: float = 1.0,
+    alpha: float = CHECK_ALPHA,
 ) -> float:
     """How far a TPR may rise above ``baseline`` before its count is a significant rise.
 
     ``members`` and ``baseline_members`` are the slice's members in the run and
     in the baseline (the same unless the member set changed). The rise is to
     half a member below the smallest count that :func:`count_p_value` rejects
-    at :data:`CHECK_ALPHA`, so that count fails and the one below passes; 1 -
+    at ``alpha`` (default :data:`CHECK_ALPHA`), so that count fails and the one below passes; 1 -
     ``baseline`` (nothing can fail) when no count of ``members`` is enough.
     """
     n1 = int(members)
@@ -179,7 +202,7 @@ def count_tolerance(
         return FLOOR
     k0 = round(max(0.0, baseline) * n0)
     p = count_p_value(k0, n0, np.arange(n1 + 1), n1, dispersion)
-    significant = np.flatnonzero(p < CHECK_ALPHA)
+    significant = np.flatnonzero(p < alpha)
     if not significant.size:
         return 1.0 - baseline
     return max(FLOOR, (significant[0] - 0.5) / n1 - baseline)
@@ -228,22 +251,24 @@ def choose(
     baseline: float | None = None,
     baseline_members: int | None = None,
     count_dispersion: float = 1.0,
+    z: float = Z,
 ) -> MetricTolerance:
     """Explicit over calibrated over the profile's default; a TPR's never below its counts'.
 
     ``baseline``, ``baseline_members`` and ``count_dispersion`` feed
     :func:`count_tolerance` for TPR metrics (without a baseline there is no count to test).
+    ``z``: the run's :func:`family_z`; the count test uses the same one-sided level.
     """
     key = option_key(metric)
     if key in explicit:
         return MetricTolerance(float(explicit[key]), EXPLICIT)
     if pooled_seed_sd is not None:
-        chosen = calibrated(metric, pooled_seed_sd, interval, members)
+        chosen = calibrated(metric, pooled_seed_sd, interval, members, z)
     else:
         chosen = MetricTolerance(default, PROFILE)
     if metric_fpr(metric) is None or baseline is None:
         return chosen
-    counted = count_tolerance(baseline, members, baseline_members, count_dispersion)
+    counted = count_tolerance(baseline, members, baseline_members, count_dispersion, NormalDist().cdf(-z))
     return dataclasses.replace(chosen, value=counted, source=COUNTS) if counted > chosen.value else chosen
 
 

@@ -134,3 +134,16 @@ def test_detectable_rise_of_a_count_tolerance_adds_the_calibrated_noise():
     assert chosen.source == tolerances.COUNTS and chosen.sigma == 0.001
     assert tolerances.detectable_rise(chosen) == pytest.approx(chosen.value + 0.8416 * math.sqrt(2) * 0.001, abs=1e-6)
     assert tolerances.detectable_rise_basis(chosen) == tolerances.FROM_NOISE
+
+
+def test_family_z_keeps_a_runs_false_alarm_budget_as_checks_are_added():
+    from statistics import NormalDist
+
+    assert tolerances.family_z(100) == tolerances.Z  # never below 4
+    z = tolerances.family_z(2520)  # digits: 630 cases x 4 metrics
+    assert z == pytest.approx(4.11, abs=0.005)
+    assert 2520 * (1 - NormalDist().cdf(z)) == pytest.approx(tolerances.FAMILY_BUDGET)
+    assert tolerances.family_z(5000) > z
+    assert tolerances.calibrated("auc", 0.01, None, 200, z).value == pytest.approx(z * 2**0.5 * 0.01)
+    # The count test of a TPR uses the same one-sided level: stricter z, larger tolerance.
+    assert tolerances.count_tolerance(0.0, 200, alpha=NormalDist().cdf(-z)) >= tolerances.count_tolerance(0.0, 200)
