@@ -26,6 +26,7 @@ from privacy_checks.verdicts import CaseKey, Comparison, Status, counts as verdi
 from privacy_checks.files import write_atomic
 from privacy_checks.measured import Measured, most_vulnerable
 from privacy_checks.profiles import ENTIRE_DATASET
+from privacy_checks.metrics import metric_fpr
 from privacy_checks.tolerances import POWER
 
 
@@ -119,6 +120,35 @@ def roc_figure(evaluations: Sequence[Evaluation]) -> str | None:
     return _png(figure)
 
 
+def attacks_figure(evaluations: Sequence[Evaluation]) -> str | None:
+    """AUC and TPR at the lowest FPR of every attack on the entire dataset, by epoch.
+
+    TF Privacy's own plots know only its attacks; this one shows the
+    reference-model attacks beside them.
+    """
+    import matplotlib.pyplot as plt
+
+    series: dict[tuple[str, str], list] = {}
+    for evaluation in sorted(evaluations, key=lambda e: e.snapshot.epoch):
+        for record in evaluation.records:
+            if record.slice == ENTIRE_DATASET:
+                series.setdefault((record.model, record.attack), []).append(record)
+    if not series:
+        return None
+    tpr_name = min(next(iter(series.values()))[0].tpr_at_fpr, key=metric_fpr, default=None)
+    panels = [("auc", "AUC")] + ([(tpr_name, f"TPR at {metric_fpr(tpr_name):g} FPR")] if tpr_name else [])
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for axis, (metric, label) in zip(axes[0], panels):
+        for (model, attack), records in sorted(series.items()):
+            axis.plot([r.epoch for r in records], [r.metric(metric) for r in records], marker="o",
+                      label=f"{model}, {attack}")
+        axis.set(xlabel="epoch", ylabel=label, title=f"{label}, entire dataset")
+    axes[0][0].axhline(0.5, color="k", linewidth=0.8)
+    axes[0][-1].legend(fontsize=7)
+    figure.tight_layout()
+    return _png(figure)
+
+
 def class_figure(evaluations: Sequence[Evaluation]) -> str | None:
     """AUC of each class slice at each model's last report epoch, per attack."""
     import matplotlib.pyplot as plt
@@ -129,7 +159,7 @@ def class_figure(evaluations: Sequence[Evaluation]) -> str | None:
         if model not in last or evaluation.snapshot.epoch > last[model].snapshot.epoch:
             last[model] = evaluation
     bars = {
-        (model, record.attack): record
+        (model, record.attack, record.slice): record
         for model, evaluation in last.items()
         for record in evaluation.records
         if record.slice != ENTIRE_DATASET
@@ -137,12 +167,12 @@ def class_figure(evaluations: Sequence[Evaluation]) -> str | None:
     if not bars:
         return None
     classes = sorted({r.slice for r in bars.values()}, key=lambda s: int(s.split("_")[-1]))
-    series = sorted({(model, attack) for model, attack in bars})
+    series = sorted({(model, attack) for model, attack, _ in bars})
     figure, axis = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(series)
     for i, (model, attack) in enumerate(series):
         values = [
-            next((r.auc for k, r in bars.items() if k == (model, attack) and r.slice == c), np.nan)
+            bars[(model, attack, c)].auc if (model, attack, c) in bars else np.nan
             for c in classes
         ]
         epoch = last[model].snapshot.epoch
@@ -197,6 +227,7 @@ def render(measured: Measured, plots: Mapping[str, Path]) -> str:
         if path.exists()
     ]
     for title, make in (
+        ("Every attack by epoch, the reference-model attacks included", attacks_figure),
         ("ROC curves of the most vulnerable slices (log-log)", roc_figure),
         ("AUC by class at the last epoch", class_figure),
         ("Accuracy by epoch", accuracy_figure),

@@ -60,8 +60,8 @@ def test_page_is_self_contained_and_lists_every_check(written):
     assert page in paths
     html = page.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the page must fetch nothing"
-    # TF Privacy's two plots, ROC curves and accuracy (smoke has no class slices to plot)
-    assert html.count('<img src="data:image/png;base64,') == 4
+    # TF Privacy's two plots, every attack by epoch, ROC curves and accuracy (smoke has no class slices to plot)
+    assert html.count('<img src="data:image/png;base64,') == 5
     assert html.count("<tr id=") == len(SMOKE.metrics) * len(comparisons)
     first_row = re.search(r'<tr id="([^"]+)" class="(\w+)"', html)
     assert first_row.group(2) == "regressed"
@@ -81,7 +81,7 @@ def test_page_renders_in_headless_chromium(written, tmp_path):
         [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     assert 'data-ready="yes"' in dom, "the page's script did not run to its end"
-    assert 'data-images-decoded="4"' in dom, "every embedded figure decodes"
+    assert 'data-images-decoded="5"' in dom, "every embedded figure decodes"
     assert len(re.findall(r"<tr id=", dom)) == len(SMOKE.metrics) * len(comparisons)
     assert "1 regressed" in dom and "1 missing" in dom
 
