@@ -1,6 +1,7 @@
 """Measures how well calibrated checks catch injected privacy regressions, and how often they cry wolf.
 
     python docs/detection_power.py [--calibration-seeds 5] [--seeds 2001 2002 2003] [--work DIR]
+    python docs/detection_power.py --strong 16 --work detection-power-strong   # + LiRA and RMIA, K = 16
 
 1. Records calibrated baselines for :func:`privacy_checks.power.digits_study`
    (digits, 2-layer model, reports at epochs 50, 100, 200) over N seeds.
@@ -16,6 +17,7 @@ Results are cached under ``--work``, so a second run only re-prints.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -23,7 +25,9 @@ from pathlib import Path
 from privacy_checks import tolerances
 from privacy_checks.verdicts import Status
 from privacy_checks.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
+from privacy_checks.profiles import ENTIRE_DATASET, REFERENCE_ATTACKS
 from privacy_checks.session import Settings
+from privacy_checks.verdicts import CaseKey
 
 
 def main() -> None:
@@ -31,8 +35,18 @@ def main() -> None:
     parser.add_argument("--calibration-seeds", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[2001, 2002, 2003])
     parser.add_argument("--work", type=Path, default=Path("detection-power"))
+    parser.add_argument(
+        "--strong", type=int, metavar="K",
+        help="add offline and online LiRA and RMIA with K reference models (even) to the study",
+    )
     args = parser.parse_args()
     study = digits_study()
+    if args.strong:
+        study = dataclasses.replace(
+            study,
+            attacks=(*study.tf_privacy_attacks, *REFERENCE_ATTACKS),
+            reference_models={attack: args.strong for attack in REFERENCE_ATTACKS},
+        )
 
     def settings(profile, **extra) -> Settings:
         return Settings(
@@ -73,18 +87,27 @@ def main() -> None:
         )
 
     print("\n### Outcomes\n")
-    print("| change | seed | verdict | failed checks | failed metrics (count) | threshold AUC, entire dataset, epoch 200: obtained vs baseline |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| change | seed | verdict | failed checks | failed metrics (count) | entire-dataset checks failed, "
+        "by attack (of the report epochs) | AUC at epoch 200, entire dataset, by attack: obtained - baseline (tolerance) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    last_epoch = study.report_epochs[-1]
     for (name, seed), run in outcomes.items():
         failed = [c for c in run.comparisons.values() if c.status is Status.REGRESSED]
         metrics = Counter(check.metric for c in failed for check in c.checks if check.status is Status.REGRESSED)
-        last = run.comparisons.get("2_layers/epoch200/threshold/entire_dataset")
-        auc = next(check for check in last.checks if check.metric == "auc") if last else None
+        entire = Counter(c.key.attack for c in failed if c.key.slice == ENTIRE_DATASET)
+        caught = ", ".join(f"{a} {entire[a]}/{len(study.report_epochs)}" for a in study.attacks if entire[a]) or "-"
+        aucs = []
+        for attack in study.attacks:
+            last = run.comparisons.get(CaseKey("2_layers", last_epoch, attack, ENTIRE_DATASET))
+            auc = next((check for check in last.checks if check.metric == "auc"), None) if last else None
+            if auc is not None and auc.baseline is not None:
+                aucs.append(f"{attack} {auc.obtained - auc.baseline:+.3f} ({auc.tolerance:.3f})")
         verdict = "fails (caught)" if failed else "passes"
-        detail = f"{auc.obtained:.4f} vs {auc.baseline:.4f} (+{auc.tolerance:.4f})" if auc else "-"
         print(
             f"| {name} | {seed} | {verdict} | {len(failed)} of {len(run.comparisons)} | "
-            f"{', '.join(f'{m} {n}' for m, n in metrics.most_common()) or '-'} | {detail} |"
+            f"{', '.join(f'{m} {n}' for m, n in metrics.most_common()) or '-'} | {caught} | {'; '.join(aucs) or '-'} |"
         )
 
 

@@ -345,7 +345,8 @@ class Measurer:
         cost = self._cost(model)
         cost.attacks += seconds
         cost.gathered += 1
-        if cost.gathered == cost.submitted and self._progress is not None:
+        references_to_come = self._wanted_references(model) and model not in self._references
+        if cost.gathered == cost.submitted and not references_to_come and self._progress is not None:
             self._progress(
                 f"{model}: done at {time.perf_counter() - self.started:.0f}s: training "
                 f"{cost.training:.1f}s, "

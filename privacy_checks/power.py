@@ -30,7 +30,7 @@ def fewer_members(profile: Profile, factor: int = 4) -> Profile:
     """
     if profile.members is None:
         raise ValueError(f"profile {profile.name!r} uses the whole train split; set members")
-    return dataclasses.replace(profile, members=profile.members // factor)
+    return dataclasses.replace(profile, members=int(round(profile.members / factor)))
 
 
 def wider(profile: Profile, factor: int = 4) -> Profile:
@@ -69,6 +69,7 @@ REGRESSIONS: Mapping[str, Callable[[Profile], Profile]] = {
 #: AUC by less than the seed-to-seed spread. ``docs/detection_power.py``
 #: reports them; no test asserts a verdict on them.
 OTHER_CHANGES: Mapping[str, Callable[[Profile], Profile]] = {
+    "three_quarter_members": functools.partial(fewer_members, factor=4 / 3),
     "wider": wider,
     "smaller_batches": smaller_batches,
     "larger_learning_rate": larger_learning_rate,

@@ -264,7 +264,8 @@ DIGITS = Profile(
     description=(
         "scikit-learn's 8x8 digits: 200 stratified members, the other 1,597 "
         "images as non-members, trained for 200 epochs: the 2- and 3-layer models, "
-        "and the 2-layer one with DP-SGD. About two minutes on 2 cores; the member "
+        "and the 2-layer one with DP-SGD; the codelab's attacks and RMIA with two "
+        "reference models per model. About two minutes on 2 cores; the member "
         "set is small enough to overfit, so leakage visibly grows."
     ),
     dataset="digits",
@@ -277,7 +278,10 @@ DIGITS = Profile(
     batch_size=50,
     learning_rate=1e-3,
     padding="same",
-    attacks=("threshold", "logistic_regression"),
+    attacks=("threshold", "logistic_regression", "rmia"),
+    # RMIA's point: a few references suffice. Two (one pair) cost two trainings per
+    # model, and every example is judged against one reference that did not train on it.
+    reference_models={"rmia": 2},
     by_class=True,
     seed=1234,
     # Used where a baseline has no calibrated spread (docs/metrics-and-tolerances.md):
@@ -331,6 +335,8 @@ SMOKE = dataclasses.replace(
     ),
     members=100,
     models=_tutorial_models(),
+    attacks=("threshold", "logistic_regression"),
+    reference_models={},
     epochs=3,
     report_epochs=(1, 3),
     by_class=False,

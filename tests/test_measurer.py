@@ -112,3 +112,50 @@ def test_numbers_do_not_depend_on_where_attacks_run(tmp_path):
     for model in ("2_layers", "3_layers"):
         for epoch in SMOKE.report_epochs:
             assert there.evaluation(model, epoch).records == here.evaluation(model, epoch).records
+
+
+REFERENCED = dataclasses.replace(
+    SMOKE, models=SMOKE.models[:1], attacks=("threshold", "rmia", "lira_online"),
+    reference_models={"rmia": 2, "lira_online": 4},
+)
+
+
+def test_reference_models_train_once_when_their_attacks_are_asked_for_and_come_from_the_cache(tmp_path, monkeypatch):
+    trained = []
+    real_train = measurer.train
+    monkeypatch.setattr(
+        measurer, "train", lambda profile, spec, *args: trained.append(profile.seed) or real_train(profile, spec, *args)
+    )
+    settings = Settings(REFERENCED, tmp_path / "b", tmp_path / "r", cache_dir=tmp_path / "cache")
+    first = PrivacyRun(settings)
+    threshold, rmia, online = (session.Case("2_layers", 3, a, "entire_dataset") for a in REFERENCED.attacks)
+    first.check(threshold)
+    assert len(trained) == 1, "no reference model for the codelab's attacks"
+    first.check(rmia)
+    first.check(online)
+    assert len(trained) == 1 + 4 and len(set(trained)) == 5, "the four references once, each with its own seed"
+    assert {e.snapshot.epoch: sorted(r.attack for r in e.records if r.slice == "entire_dataset")
+            for e in first.evaluations()} == {3: ["lira_online", "rmia", "threshold"]}
+
+    again = PrivacyRun(settings)
+    assert again.record(online) == first.record(online)
+    assert again.cache_hits["reference models"] == 4 and len(trained) == 5
+    # Fewer references for an attack reuse the first ones: nothing retrains.
+    fewer = dataclasses.replace(REFERENCED, reference_models={"rmia": 2, "lira_online": 2})
+    PrivacyRun(dataclasses.replace(settings, profile=fewer)).record(online)
+    assert len(trained) == 5
+
+
+def test_reference_attacks_fail_with_the_reason_when_references_cannot_train(tmp_path, monkeypatch):
+    real_train = measurer.train
+
+    def train(profile, spec, dataset, on_snapshot=None, make=None):
+        if profile.seed != REFERENCED.seed:
+            raise MemoryError("out of memory")
+        return real_train(profile, spec, dataset, on_snapshot, make)
+
+    monkeypatch.setattr(measurer, "train", train)
+    privacy = PrivacyRun(Settings(REFERENCED, tmp_path, tmp_path))
+    with pytest.raises(session.CheckFailed, match="reference models of 2_layers not available: out of memory"):
+        privacy.check(session.Case("2_layers", 3, "rmia", "entire_dataset"))
+    assert privacy.check(session.Case("2_layers", 3, "threshold", "entire_dataset")) is not None
