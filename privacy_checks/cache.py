@@ -83,6 +83,9 @@ def key(
     if epoch is None:  # a training does not depend on what attacks its snapshots then
         for field in _ATTACK_FIELDS:
             fingerprint.pop(field, None)
+    if reference is not None:  # references follow the member split's seed, not the run's
+        fingerprint["seed"] = profile.data_seed
+        fingerprint.pop("split_seed", None)
     payload = {
         "format": FORMAT,
         "fingerprint": fingerprint,

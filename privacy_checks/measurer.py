@@ -389,6 +389,8 @@ class Measurer:
         other = Measurer(settings, self.versions, prefixed(self._progress, seed), self.executor, self.hooks)
         other._planned = self._planned
         other._planned_references = self._planned_references
+        # The same members, so the same references (:mod:`privacy_checks.references`): trained once.
+        other._references = self._references
         other._checked_models = self._checked_models  # the same models: built and checked once
         return other
 

@@ -140,10 +140,14 @@ def test_reference_models_train_once_when_their_attacks_are_asked_for_and_come_f
     again = PrivacyRun(settings)
     assert again.record(online) == first.record(online)
     assert again.cache_hits["reference models"] == 4 and len(trained) == 5
+    # A calibration seed trains its own model under test and meets the same references.
+    calibration = again.measurer.with_seed(99)
+    assert calibration.record(online.key) != first.record(online)
+    assert len(trained) == 6 and again.cache_hits["reference models"] == 4
     # Fewer references for an attack reuse the first ones: nothing retrains.
     fewer = dataclasses.replace(REFERENCED, reference_models={"rmia": 2, "lira_online": 2})
     PrivacyRun(dataclasses.replace(settings, profile=fewer)).record(online)
-    assert len(trained) == 5
+    assert len(trained) == 6
 
 
 def test_reference_attacks_fail_with_the_reason_when_references_cannot_train(tmp_path, monkeypatch):

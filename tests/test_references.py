@@ -146,3 +146,16 @@ def test_reference_records_score_the_stated_examples_on_every_slice():
     assert curve.get_auc() == pytest.approx(offline.auc)
     # The same inputs give the same records (seeded bootstrap and bound).
     assert synthetic(leak=1.0).records == evaluation.records
+
+
+def test_references_follow_the_member_split_not_the_training_seed():
+    """Another training seed (a calibration seed, --privacy-seed) meets the same references: a paired comparison."""
+    from privacy_checks import cache
+
+    base, other = profile(), profile().with_seed(99)
+    assert (references.design(base, 30, 70).trains_on == references.design(other, 30, 70).trains_on).all()
+    assert references.reference_profile(base, 1).seed == references.reference_profile(other, 1).seed
+    versions = {"tensorflow": "2.15.1"}
+    assert cache.key(base, "2_layers", versions, reference=1) == cache.key(other, "2_layers", versions, reference=1)
+    assert cache.key(base, "2_layers", versions, reference=1) != cache.key(base, "2_layers", versions, reference=0)
+    assert cache.key(base, "2_layers", versions) != cache.key(other, "2_layers", versions)
