@@ -238,3 +238,32 @@ def test_rerun_reuses_cached_training_and_attacks_with_identical_results(project
 
     project.makeini("[pytest]\nprivacy_profile = smoke\nprivacy_no_cache = true\n")  # the ini twin
     assert "reused from the privacy cache" not in cached_run().stdout.str()
+
+
+REFERENCE_CONFTEST = """
+import dataclasses
+from privacy_checks.profiles import SMOKE, register_profile
+
+pytest_plugins = ["privacy_checks.plugin"]
+register_profile(dataclasses.replace(
+    SMOKE, name="smoke-rmia", attacks=("threshold", "rmia", "lira_online"),
+    reference_models={"rmia": 2, "lira_online": 2}, models=SMOKE.models[:1],
+), replace=True)
+"""
+
+
+def test_reference_model_attacks_are_checked_recorded_and_reported_like_the_others(pytester, _heavy_modules_stay_loaded):
+    pytester.makeconftest(REFERENCE_CONFTEST)
+    pytester.makeini("[pytest]\nprivacy_profile = smoke-rmia\n")
+    pytester.makepyfile(test_suite=SUITE)
+    recorded = run(pytester, "--privacy-update-baselines", "-v")
+    recorded.assert_outcomes(passed=6)  # 2 epochs x 3 attacks, entire dataset
+    recorded.stdout.fnmatch_lines(["*2_layers: reference model 2/2 trained in *",
+                                   "*[[]2_layers-epoch3-rmia-entire_dataset[]] PASSED*"])
+    baseline = json.loads((pytester.path / "baselines" / "smoke-rmia" / "2_layers.json").read_text())
+    assert {e["attack"] for e in baseline["entries"]} == {"threshold", "rmia", "lira_online"}
+    results = json.loads((pytester.path / "privacy-report" / "results.json").read_text())
+    sizes = {(r["attack"], r["epoch"]): (r["members"], r["non_members"]) for r in results["results"]}
+    assert sizes[("rmia", 3)] == sizes[("threshold", 3)] == (100, 1697)  # every member and non-member
+    assert sizes[("lira_online", 3)] == (100, 100)  # the population: members and as many non-members
+    run(pytester).assert_outcomes(passed=6)
