@@ -250,25 +250,21 @@ class Measurer:
 
     def _train_ahead_while(self, waiting: Callable[[], bool]) -> None:
         """Trains the plan's next models, then their reference models (submitting their
-        attacks), while ``waiting()``."""
-        for spec in self.profile.models:
-            if not waiting():
-                return
-            if spec.name in self._trainings or not self._wanted_model(spec.name):
-                continue
-            try:
-                self.training(spec.name)
-            except CheckFailed:
-                pass  # remembered: the model's own checks report it
-        for spec in self.profile.models:
-            if not waiting():
-                return
-            if spec.name in self._references or not self._wanted_references(spec.name):
-                continue
-            try:
-                self.references(spec.name)
-            except CheckFailed:
-                pass  # remembered: the checks of its reference-model attacks report it
+        attacks), while ``waiting()``. Failures are remembered: their checks report them."""
+        work = [
+            (self.training, self._trainings, self._wanted_model),
+            (self.references, self._references, self._wanted_references),
+        ]
+        for produce, store, wanted in work:
+            for spec in self.profile.models:
+                if not waiting():
+                    return
+                if spec.name in store or not wanted(spec.name):
+                    continue
+                try:
+                    produce(spec.name)
+                except CheckFailed:
+                    pass
 
     # -- reference models ----------------------------------------------------
 
