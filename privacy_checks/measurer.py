@@ -280,7 +280,7 @@ class Measurer:
         dataset = self.dataset()
         design = references.design(self.profile, len(dataset.y_members), len(dataset.y_non_members))
         spec = self.profile.model(model)
-        runs, trained, seconds = [], 0, 0.0
+        runs, seconds = [], 0.0
         for k in range(design.references):
             name = cache.key(self.profile, model, self.versions, None, self.hooks.files, reference=k)
             found = None if self.settings.cache_dir is None else cache.load_training(self.settings.cache_dir, name)
@@ -294,7 +294,7 @@ class Measurer:
             )
             self._store(cache.save_training, name, run, dataset.source)
             runs.append(run)
-            trained, seconds = trained + 1, seconds + run.seconds
+            seconds += run.seconds
             if self._progress is not None:
                 self._progress(
                     f"{model}: reference model {k + 1}/{design.references} trained in {run.seconds:.1f}s "

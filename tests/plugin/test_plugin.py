@@ -252,7 +252,19 @@ register_profile(dataclasses.replace(
 """
 
 
-def test_reference_model_attacks_are_checked_recorded_and_reported_like_the_others(pytester, _heavy_modules_stay_loaded):
+@pytest.fixture
+def _forget_smoke_rmia():
+    """The inner run registers ``smoke-rmia`` in this process; later tests must not see it."""
+    from privacy_checks import profiles
+
+    yield
+    if "smoke-rmia" in profiles.PROFILES:
+        profiles.unregister_profile(profiles.PROFILES["smoke-rmia"])
+
+
+def test_reference_model_attacks_are_checked_recorded_and_reported_like_the_others(
+    pytester, _heavy_modules_stay_loaded, _forget_smoke_rmia
+):
     pytester.makeconftest(REFERENCE_CONFTEST)
     pytester.makeini("[pytest]\nprivacy_profile = smoke-rmia\n")
     pytester.makepyfile(test_suite=SUITE)
