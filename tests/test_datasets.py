@@ -514,3 +514,16 @@ def test_min_class_examples_is_what_tf_privacys_by_class_attacks_need(count):
     ran = {r.attack_type.name for r in results.single_attack_results if r.slice_spec.value == 0}
     full = {"THRESHOLD_ATTACK", "LOGISTIC_REGRESSION"}
     assert (ran == full) == (count >= datasets.MIN_CLASS_EXAMPLES), ran
+
+
+def test_reference_model_attacks_need_as_many_non_members_as_members():
+    """References train on half of members + as many non-members: fewer non-members is refused up front."""
+    x = np.zeros((30, 13), np.float32)
+    y = np.arange(30) % 3
+    few = datasets.Dataset("mine", x, y, x[:15], y[:15], ("a", "b", "c"))
+    profile = dataclasses.replace(
+        table_profile("digits"), attacks=("threshold", "rmia"), reference_models={"rmia": 2}, by_class=False
+    )
+    with pytest.raises(DatasetError, match=r"30 members and only 15 non-members: lower members, provide more"):
+        datasets.validate(few, profile)
+    datasets.validate(few, dataclasses.replace(profile, attacks=("threshold",), reference_models={}))
