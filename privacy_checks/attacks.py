@@ -325,11 +325,10 @@ def evaluate_references(
                     offline=True,
                 )
             is_member = scored < members
-            for slice_ in profile.slices:
-                if slice_ == ENTIRE_DATASET:
-                    chosen = np.ones(len(scored), bool)
-                else:
-                    chosen = labels[scored] == int(slice_.rsplit("_", 1)[1])
+            by_slice = {ENTIRE_DATASET: np.ones(len(scored), bool)}
+            if profile.by_class:
+                by_slice.update({class_slice(c): labels[scored] == c for c in range(profile.num_classes)})
+            for slice_, chosen in by_slice.items():
                 scores_in, scores_out = scores[chosen & is_member], scores[chosen & ~is_member]
                 if not len(scores_in) or not len(scores_out):
                     continue  # as TF Privacy skips a slice without both sides

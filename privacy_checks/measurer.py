@@ -281,6 +281,7 @@ class Measurer:
         design = references.design(self.profile, len(dataset.y_members), len(dataset.y_non_members))
         spec = self.profile.model(model)
         runs, seconds = [], 0.0
+        reference_data = references.reference_datasets(dataset, design.trains_on)
         for k in range(design.references):
             name = cache.key(self.profile, model, self.versions, None, self.hooks.files, reference=k)
             found = None if self.settings.cache_dir is None else cache.load_training(self.settings.cache_dir, name)
@@ -290,7 +291,7 @@ class Measurer:
                 continue
             run = train(
                 references.reference_profile(self.profile, k), spec,
-                references.reference_dataset(dataset, design.trains_on[k]), None, self.hooks.make_model,
+                reference_data(k), None, self.hooks.make_model,
             )
             self._store(cache.save_training, name, run, dataset.source)
             runs.append(run)
