@@ -4,7 +4,8 @@ One file per profile and model, ``baselines/<profile>/<model>.json``. The
 file is written so that a change reads as a clean diff in review: fixed key
 order, one entry per line sorted by epoch, attack and slice, and every metric
 with exactly six decimals. It records what it was made from (profile, its
-hash and fingerprint, seed, data source, package versions) but no timestamp:
+hash and fingerprint, seed, data source, package versions, the machine type
+it was measured on) but no timestamp:
 git already knows when, and a rerun that measures the same numbers must write
 the same bytes. A baseline recorded with ``--privacy-calibrate`` also holds,
 per entry, the seed-to-seed standard deviation of each metric (``seed_sd``)
@@ -85,6 +86,18 @@ class Baseline:
     fingerprint: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: Seeds whose spread is stored in the entries' ``seed_sd``; empty: not calibrated.
     calibration_seeds: tuple[int, ...] = ()
+    #: :func:`privacy_checks.settings.machine` where it was recorded; None: not
+    #: recorded (files from before it was), which is unknown, not different.
+    machine: Mapping[str, Any] | None = None
+
+
+#: The fields of a baseline's ``machine`` record and the JSON types each may take.
+MACHINE_FIELDS: dict[str, tuple[type, ...]] = {
+    "cpu": (str,),
+    "cpu_flags": (str,),
+    "cores": (int, type(None)),
+    "gpu": (str, type(None)),
+}
 
 
 def baseline_path(root: Path, profile: str, model: str) -> Path:
@@ -97,6 +110,8 @@ def dumps(baseline: Baseline) -> str:
     for name in ("profile", "profile_hash", "model", "seed", "data_source"):
         lines.append(f'  "{name}": {json.dumps(getattr(baseline, name))},')
     lines.append(f'  "versions": {json.dumps(dict(baseline.versions), sort_keys=True)},')
+    if baseline.machine is not None:
+        lines.append(f'  "machine": {json.dumps(dict(baseline.machine), sort_keys=True)},')
     lines.append(f'  "fingerprint": {json.dumps(baseline.fingerprint, sort_keys=True)},')
     lines.append(f'  "calibration_seeds": {json.dumps(list(baseline.calibration_seeds))},')
     entries = sorted(baseline.entries.values(), key=_sort_key)
@@ -223,7 +238,31 @@ def parse(text: str | bytes, path: Path) -> Baseline:
         entries=entries,
         fingerprint=data["fingerprint"],
         calibration_seeds=tuple(_seeds(data["calibration_seeds"], path)),
+        machine=_machine(data["machine"], path) if "machine" in data else None,
     )
+
+
+def _machine(value: Any, path: Path) -> dict[str, Any]:
+    """A validated ``machine`` record: exactly :data:`MACHINE_FIELDS`, each of its type."""
+    _require(isinstance(value, dict), path, 'the field "machine" must be an object')
+    missing = [name for name in MACHINE_FIELDS if name not in value]
+    _require(not missing, path, f'the field "machine" lacks {missing}')
+    unknown = sorted(name for name in value if name not in MACHINE_FIELDS)
+    _require(not unknown, path, f'the field "machine" has unknown fields {unknown}')
+    for name, kinds in MACHINE_FIELDS.items():
+        item = value[name]
+        _require(
+            isinstance(item, kinds) and not isinstance(item, bool),
+            path,
+            f"machine.{name} is {item!r}, not "
+            + " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds),
+        )
+    _require(
+        value["cores"] is None or value["cores"] > 0,
+        path,
+        f"machine.cores is {value['cores']!r}, not a positive number of cores",
+    )
+    return dict(value)
 
 
 def _seeds(values: list, path: Path) -> list[int]:

@@ -7,7 +7,9 @@ members, model, seed) is what the suite exists to judge, so the run is
 compared and the change noted. Tolerances come from it too (calibrated
 spreads, count dispersion). Updates are queued and written once, at the end,
 one atomic write per changed file, keeping entries of checks that did not run
-and dropping those the profile can no longer produce.
+and dropping those the profile can no longer produce. Files record the
+machine type they were measured on; one from another machine type is a note
+(:meth:`BaselineBook.machine_notes`), like other package versions.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from privacy_checks import baselines, messages, tolerances
 from privacy_checks.attacks import AttackRecord
 from privacy_checks.baselines import Baseline, BaselineError, Entry
 from privacy_checks.files import display_path, write_atomic
 from privacy_checks.profiles import DATA_FIELDS, fingerprint_changes, split_seed_of
-from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.settings import CheckFailed, Settings, machine as this_machine
 from privacy_checks.verdicts import Case, CaseKey, MetricTolerance, baseline_keys
 
 
@@ -40,10 +42,17 @@ class BaselineChange:
 class BaselineBook:
     """One run's baseline files: read once, judged, queried for tolerances, updated at the end."""
 
-    def __init__(self, settings: Settings, versions: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        versions: Mapping[str, str],
+        machine: Mapping[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.profile = settings.profile
         self.versions = versions
+        #: This machine (:func:`privacy_checks.settings.machine` unless given).
+        self.machine = dict(this_machine() if machine is None else machine)
         self._files: dict[str, Baseline | None | BaselineError] = {}
         self._pending: dict[str, dict[str, Entry]] = {}
         self._spreads: dict[str, dict[tuple[str, str, str], float]] = {}
@@ -227,6 +236,7 @@ class BaselineBook:
                 entries=merged,
                 fingerprint=self.profile.fingerprint(),
                 calibration_seeds=seeds,
+                machine=self.machine,
             )
         )
         try:
@@ -297,6 +307,38 @@ class BaselineBook:
                     f"{', '.join(differing)}: numbers may differ slightly"
                 )
         return warnings
+
+    def machine_notes(self) -> list[str]:
+        """Baselines recorded on another machine type: a note, not a failure.
+
+        A file without a machine record (older than the record) gets none:
+        unknown is not different. Nor does one rewritten this session, which
+        now records this machine.
+        """
+        rewritten = {change.path for change in self.changes if change.written}
+        notes = []
+        for model, baseline in sorted(self._loaded()):
+            if baseline.machine is None or self.path(model) in rewritten:
+                continue
+            if dict(baseline.machine) != self.machine:
+                notes.append(
+                    f"{display_path(self.path(model))} was recorded on "
+                    f"{describe_machine(baseline.machine)} and this is "
+                    f"{describe_machine(self.machine)}: numbers may differ slightly "
+                    "(within calibrated tolerances); re-record on this machine type with "
+                    f"{messages.UPDATE_FLAG} if it is now the reference"
+                )
+        return notes
+
+
+def describe_machine(machine: Mapping[str, Any]) -> str:
+    """A machine record in one phrase: ``AMD EPYC 7B13 (2 cores, avx avx2 fma, no GPU)``."""
+    details = []
+    if machine.get("cores") is not None:
+        details.append(f"{machine['cores']} cores")
+    details.append(machine.get("cpu_flags") or "no SIMD flags recorded")
+    details.append(f"GPU {machine['gpu']}" if machine.get("gpu") else "no GPU")
+    return f"{machine.get('cpu') or 'an unknown CPU'} ({', '.join(details)})"
 
 
 def _metrics(baseline: Baseline, case: Case) -> dict[str, float] | None:

@@ -25,6 +25,7 @@ from privacy_checks.attacks import Evaluation
 from privacy_checks.files import write_atomic
 from privacy_checks.html_report import write_html
 from privacy_checks.measured import Measured
+from privacy_checks.settings import machine
 
 DECIMALS = 6
 
@@ -135,6 +136,8 @@ def results_document(measured: Measured) -> dict:
             "fprs": list(profile.fprs),
         },
         "versions": dict(measured.versions),
+        # Where these numbers were measured: they move slightly across machine types.
+        "machine": machine(),
         "models": models,
         "results": results,
         # A result's detectable_rise is caught with this probability (tolerances.detectable_rise).

@@ -5,7 +5,7 @@ pytest-benchmark's ``BenchmarkSession.display``: the verdict counts, what
 improved, stale baseline entries and files, the most vulnerable slice of each
 model, what a pass rules out (the detectable AUC rise), the DP models' epsilon
 and guarantee verdicts, what was written and reused, and what deserves a
-second look (versions, setups, report errors).
+second look (versions, machine types, setups, report errors).
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def lines(run: PrivacyRun) -> list[Line]:
     if run.cache_error:
         write(run.cache_error, yellow=True)
     for line in run.version_warnings():
+        write(line, yellow=True)
+    for line in run.book.machine_notes():
         write(line, yellow=True)
     for model, changes in sorted(run.setup_changes.items()):
         write(

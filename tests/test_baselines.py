@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -70,6 +71,54 @@ def test_file_is_diffable_one_entry_per_line_in_numeric_order():
     ]
     assert '"auc": 0.512346, "attacker_advantage": 0.100000' in text
     assert baselines.dumps(baselines.parse(text, "x")) == text  # stable: rewrite is a no-op
+
+
+HERE = {"cpu": "AMD EPYC 7B13", "cpu_flags": "avx avx2 fma", "cores": 2, "gpu": None}
+
+
+def test_machine_round_trips_on_one_sorted_header_line(tmp_path):
+    path = tmp_path / "b.json"
+    baselines.write(path, dataclasses.replace(SAMPLE, machine=HERE))
+    assert baselines.load(path).machine == HERE
+    lines = path.read_text().splitlines()
+    versions = next(i for i, line in enumerate(lines) if line.startswith('  "versions"'))
+    assert lines[versions + 1] == (
+        '  "machine": {"cores": 2, "cpu": "AMD EPYC 7B13", "cpu_flags": "avx avx2 fma", "gpu": null},'
+    )
+
+
+def test_a_file_without_a_machine_loads_and_is_rewritten_as_it_was():
+    text = baselines.dumps(SAMPLE)
+    assert '"machine"' not in text
+    loaded = baselines.parse(text, "b.json")
+    assert loaded.machine is None
+    assert baselines.dumps(loaded) == text
+
+
+@pytest.mark.parametrize(
+    "machine, problem",
+    [
+        ('"AMD EPYC"', '"machine" must be an object'),
+        ('{"cpu": "x", "cpu_flags": "", "cores": 2}', "\"machine\" lacks ['gpu']"),
+        ('{"cpu": "x", "cpu_flags": "", "cores": 2, "gpu": null, "os": "linux"}', "unknown fields ['os']"),
+        ('{"cpu": 7, "cpu_flags": "", "cores": 2, "gpu": null}', "machine.cpu is 7, not str"),
+        ('{"cpu": "x", "cpu_flags": "", "cores": "2", "gpu": null}', "machine.cores is '2', not int or null"),
+        ('{"cpu": "x", "cpu_flags": "", "cores": true, "gpu": null}', "machine.cores is True"),
+        ('{"cpu": "x", "cpu_flags": "", "cores": 0, "gpu": null}', "not a positive number of cores"),
+        ('{"cpu": "x", "cpu_flags": "", "cores": 2, "gpu": 1}', "machine.gpu is 1, not str or null"),
+    ],
+)
+def test_malformed_machine_names_the_file_and_the_field(tmp_path, machine, problem):
+    text = baselines.dumps(dataclasses.replace(SAMPLE, machine=HERE))
+    line = next(l for l in text.splitlines() if l.startswith('  "machine"'))
+    path = tmp_path / "digits" / "2_layers.json"
+    path.parent.mkdir()
+    path.write_text(text.replace(line, f'  "machine": {machine},'))
+    with pytest.raises(BaselineError) as info:
+        baselines.load(path)
+    message = str(info.value)
+    assert problem in message
+    assert "2_layers.json" in message and "--privacy-update-baselines" in message
 
 
 def test_missing_file_is_none_not_an_error(tmp_path):
