@@ -130,6 +130,11 @@ def _read(directory: Path, name: str) -> tuple[dict[str, np.ndarray], dict] | No
         return None
 
 
+def exists(directory: Path, name: str) -> bool:
+    """Whether the cache holds an entry named ``name`` (not whether it is intact: loading checks that)."""
+    return (directory / f"{name}.json").is_file() and (directory / f"{name}.npz").is_file()
+
+
 def save_training(directory: Path, name: str, run: TrainingRun, data_source: str) -> None:
     arrays = {
         f"{i}.{field}": getattr(snapshot, field)

@@ -29,6 +29,8 @@ class Calibration:
         """One measurer per other calibration seed (created lazily)."""
         if self._others is None:
             self._others = [self._measurer.with_seed(seed) for seed in self.settings.calibration_seeds[1:]]
+            for measurer in (self._measurer, *self._others):
+                measurer.prefetch()  # trainings as tasks (Ray): every seed's at once, side by side
         return self._others
 
     def spread(self, key: CaseKey, obtained: Mapping[str, float]) -> dict[str, float]:

@@ -26,6 +26,17 @@ itself needs only NumPy, SciPy, pandas and scikit-learn (1.3 s). Their
 output goes to ``/dev/null``: an error comes back as the task's exception.
 A pool is shared by the sessions of one process (pytester runs them
 inline) and replaced when a worker died.
+
+* :class:`RayTasks` (``--privacy-executor=ray``): every training (the model
+  under test, each calibration seed, each reference model) and every
+  attack run is a Ray task, on a local Ray started on this machine's cores
+  or on a cluster (``--privacy-ray-address``). The pytest process only
+  schedules, gathers, caches and judges. Tasks ask for what they use: a
+  training the profile's TensorFlow intra-op threads as CPUs (a GPU when
+  asked for), an attack run one CPU. They never retry: a task that raised
+  or a worker that died fails the checks that needed it, with the error.
+  A training gives the same numbers in a Ray worker as in this process
+  (same thread counts, same seeds): ``tests/test_ray.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +45,9 @@ import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
+import sys
 import time
+import warnings
 from typing import Any, Callable, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -65,8 +78,18 @@ def timed(task: Callable[..., T], *args: Any) -> Timed[T]:
 class Executor(Protocol):
     #: True when tasks run beside the caller (it can train while waiting).
     overlaps: bool
+    #: True when trainings are tasks too (they leave this process); False: this process trains.
+    trains: bool
 
-    def submit(self, task: Callable[..., T], *args: Any) -> "concurrent.futures.Future[Timed[T]]": ...
+    def submit(
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+    ) -> "concurrent.futures.Future[Timed[T]]":
+        """Runs ``task(*args)`` somewhere; ``cpus`` and ``gpus`` are what it asks for where that counts."""
+        ...
+
+    def share(self, value: T) -> Any:
+        """``value`` as tasks receive it: itself, or a handle that moves it once (Ray's object store)."""
+        ...
 
     def describe(self) -> str: ...
 
@@ -93,9 +116,15 @@ class InProcess:
     """Runs each task in this process, when its result is first needed."""
 
     overlaps = False
+    trains = False
 
-    def submit(self, task: Callable[..., T], *args: Any) -> "concurrent.futures.Future[Timed[T]]":
+    def submit(
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+    ) -> "concurrent.futures.Future[Timed[T]]":
         return _Deferred(task, args)
+
+    def share(self, value: T) -> T:
+        return value
 
     def describe(self) -> str:
         return "in this process"
@@ -116,12 +145,19 @@ class WorkerProcesses:
     says why: slower, never a failed check.
     """
 
+    trains = False  #: this process trains; the workers attack
+
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.unavailable: str | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
-    def submit(self, task: Callable[..., T], *args: Any) -> "concurrent.futures.Future[Timed[T]]":
+    def share(self, value: T) -> T:
+        return value
+
+    def submit(
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+    ) -> "concurrent.futures.Future[Timed[T]]":
         if self.unavailable is not None:
             return InProcess().submit(task, *args)
         try:
@@ -171,6 +207,109 @@ def executor(workers: int) -> Executor:
     if workers == 0:
         return InProcess()
     return _POOLS.setdefault(workers, WorkerProcesses(workers))
+
+
+#: What ``pip`` installs for ``--privacy-executor=ray`` (the extra resolves Ray with the pinned TensorFlow).
+RAY_INSTALL = "pip install -e '.[ray]' (or privacy-checks[ray])"
+
+
+class RayTasks:
+    """Runs trainings and attacks as Ray tasks: on a local Ray (``address`` None) or a cluster.
+
+    Ray starts on the first task, so that a run whose results all come from
+    the cache never starts it. A local Ray gets this machine's cores and
+    workers that see this process's ``sys.path`` (a builder next to the
+    tests imports there too); on a cluster, builders must be importable on
+    every node (an installed package). Workers' output stays in Ray's logs.
+    """
+
+    overlaps = True
+    trains = True
+
+    def __init__(self, address: str | None = None, gpus: float = 0) -> None:
+        self.address = address or None
+        #: GPUs each training asks for (0: none; the attacks never need one).
+        self.gpus = gpus
+        self._started_here = False
+        self._remote: dict[tuple[float, float], Any] = {}
+
+    def _ray(self) -> Any:
+        import ray
+
+        if not ray.is_initialized():
+            with warnings.catch_warnings():
+                # Ray 2.52 announces that it will stop hiding GPUs from tasks that ask for none.
+                # Hiding them is what a CPU-only training needs (a GPU gives other numbers).
+                warnings.filterwarnings("ignore", "Tip: In future versions of Ray", FutureWarning)
+                if self.address is None:
+                    path = os.pathsep.join(p for p in sys.path if p)
+                    ray.init(
+                        num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                        runtime_env={"env_vars": {"PYTHONPATH": path}},
+                    )
+                    self._started_here = True
+                else:
+                    ray.init(address=self.address, log_to_driver=False)
+        return ray
+
+    def share(self, value: T) -> Any:
+        return self._ray().put(value)
+
+    def submit(
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+    ) -> "concurrent.futures.Future[Timed[T]]":
+        ray = self._ray()
+        if (cpus, gpus) not in self._remote:
+            # max_retries=0: a task whose worker died is not run again behind the user's back.
+            self._remote[(cpus, gpus)] = ray.remote(
+                num_cpus=cpus, num_gpus=gpus, max_retries=0, retry_exceptions=False
+            )(timed)
+        return _plain_errors(self._remote[(cpus, gpus)].remote(task, *args).future())
+
+    def describe(self) -> str:
+        where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+        gpus = f", {self.gpus:g} GPU per training" if self.gpus else ""
+        return f"as Ray tasks on {where}{gpus}"
+
+    def close(self) -> None:
+        """Stops the local Ray this executor started (a cluster is left running)."""
+        if self._started_here:
+            import ray
+
+            ray.shutdown()
+            self._started_here = False
+            self._remote.clear()
+
+
+def _plain_errors(future: "concurrent.futures.Future") -> "concurrent.futures.Future":
+    """The task's own exception instead of Ray's wrapper (whose text repeats the remote traceback);
+    a dead worker as a plain error that says so."""
+    plain: concurrent.futures.Future = concurrent.futures.Future()
+
+    def copy(done: "concurrent.futures.Future") -> None:
+        error = done.exception()
+        if error is None:
+            plain.set_result(done.result())
+            return
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, Exception):
+            plain.set_exception(cause)
+        elif type(error).__name__ in ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError"):
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            plain.set_exception(RuntimeError(f"the Ray worker running the task died ({type(error).__name__}: {first_line})"))
+        else:
+            plain.set_exception(error)
+
+    future.add_done_callback(copy)
+    return plain
+
+
+_RAY: dict[tuple[str | None, float], RayTasks] = {}
+
+
+def ray_tasks(address: str | None = None, gpus: float = 0) -> RayTasks:
+    """The Ray executor for ``address`` (None: a local Ray), shared by the sessions of one process."""
+    return _RAY.setdefault((address or None, gpus), RayTasks(address, gpus))
 
 
 def _start_worker() -> None:

@@ -11,6 +11,7 @@ being retrained for every one.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import time
 from concurrent.futures import Future
@@ -19,10 +20,10 @@ from typing import Callable, Hashable, Iterable, TypeVar
 
 import numpy as np
 
-from privacy_checks import cache, references
+from privacy_checks import cache, references, tasks
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate, evaluate_references
 from privacy_checks.datasets import Dataset, LoadData, load
-from privacy_checks.executors import Executor, InProcess, done
+from privacy_checks.executors import Executor, InProcess, Timed, done
 from privacy_checks.profiles import REFERENCE_ATTACKS
 from privacy_checks.settings import CheckFailed, Settings
 from privacy_checks.training import MakeModel, Snapshot, TrainingRun, preflight, train
@@ -49,7 +50,11 @@ class Measurer:
     Attacks go to an :mod:`~privacy_checks.executors` executor as soon as a
     snapshot exists, so that with worker processes they run while training
     goes on; while a check waits for an attack, the next model of the plan
-    trains.
+    trains. With an executor that trains too (Ray), every planned training
+    and reference model is submitted at the first need (:meth:`prefetch`),
+    and while a check waits, finished trainings are gathered and their
+    attacks submitted. A user's ``pytest_privacy_build_model`` hook keeps
+    training in this process: a hook cannot be sent to a worker.
     """
 
     def __init__(
@@ -78,6 +83,15 @@ class Measurer:
         #: (model, epoch) pairs whose reference-model attacks checks will ask for; None: all.
         self._planned_references: frozenset[tuple[str, int]] | None = None
         self._costs: dict[str, _Cost] = {}
+        #: Trainings are tasks of the executor (they leave this process).
+        self._remote = bool(getattr(self.executor, "trains", False)) and self.hooks.make_model is None
+        self._prefetched = False
+        #: The data set as tasks receive it (:meth:`Executor.share`), made once; shared with other seeds.
+        self._shared: dict[str, object] = {}
+        self._training_futures: dict[str, Future] = {}
+        self._reference_futures: dict[tuple[str, int], Future] = {}
+        #: Models whose training or references this process is gathering now (not to be gathered twice).
+        self._gathering: set[tuple[str, ...]] = set()
         self._cache_names: dict[tuple[str, int | None], str] = {}
         self.cache_hits: dict[str, int] = {"trainings": 0, "attack runs": 0, "reference models": 0}
         self.cache_error: str | None = None
@@ -142,8 +156,20 @@ class Measurer:
         failed = self._trainings.get(model)
         if isinstance(failed, Exception):
             raise failed
-        self._training_started = time.perf_counter()
-        run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot, self.hooks.make_model)
+        if self._remote:
+            self.prefetch()
+            gathering = ("training", model, str(self.profile.seed))
+            self._gathering.add(gathering)
+            try:
+                run = self._wait_for(self._training_future(model)).value
+            finally:
+                self._gathering.discard(gathering)
+            for snapshot in run.snapshots:
+                self._schedule(snapshot)
+            self._say(f"{model}: trained in {run.seconds:.1f}s {self.executor.describe()}")
+        else:
+            self._training_started = time.perf_counter()
+            run = train(self.profile, self.profile.model(model), dataset, self._on_snapshot, self.hooks.make_model)
         self._cost(model).training = run.seconds
         self._store(cache.save_training, self._cache_name(model), run, dataset.source)
         return run
@@ -163,6 +189,98 @@ class Measurer:
                 self._trainings[spec.name] = error
                 if self._progress is not None:
                     self._progress(f"{spec.name}: not trained: {error}")
+
+    # -- trainings as tasks (an executor that trains: Ray) -----------------------
+
+    def prefetch(self) -> None:
+        """Submits every planned training and reference model the cache lacks, at once, so that
+        the executor runs them side by side. Does nothing unless trainings are tasks."""
+        if not self._remote or self._prefetched:
+            return
+        self._prefetched = True
+        try:
+            dataset = self.dataset()
+        except CheckFailed:
+            return  # every check reports the data set's error
+        self._check_models(dataset)
+        for spec in self.profile.models:
+            if (self._wanted_model(spec.name) and spec.name not in self._trainings
+                    and not self._cached(self._cache_name(spec.name))):
+                self._training_future(spec.name)
+        for spec in self.profile.models:
+            if not self._wanted_references(spec.name) or spec.name in self._references:
+                continue
+            if isinstance(self._trainings.get(spec.name), Exception):
+                continue  # its references would fail with it
+            design = self._design(dataset)
+            for k in range(design.references):
+                if not self._cached(self._reference_name(spec.name, k)):
+                    self._reference_future(spec.name, k, design)
+
+    def _cached(self, name: str) -> bool:
+        return self.settings.cache_dir is not None and cache.exists(self.settings.cache_dir, name)
+
+    def _dataset_handle(self) -> object:
+        if "dataset" not in self._shared:
+            self._shared["dataset"] = self.executor.share(self.dataset())
+        return self._shared["dataset"]
+
+    def _training_future(self, model: str) -> Future:
+        if model not in self._training_futures:
+            self._training_futures[model] = self._submit_training(
+                tasks.train_model, self.profile.plain(), model, self._dataset_handle()
+            )
+        return self._training_futures[model]
+
+    def _reference_future(self, model: str, k: int, design: references.Design) -> Future:
+        if (model, k) not in self._reference_futures:
+            self._reference_futures[(model, k)] = self._submit_training(
+                tasks.train_reference, self.profile.plain(), model, self._dataset_handle(), design.trains_on[k], k
+            )
+        return self._reference_futures[(model, k)]
+
+    def _submit_training(self, task: Callable, *args: object) -> Future:
+        """A training asks for the CPUs its TensorFlow threads use, and the executor's GPUs."""
+        return self.executor.submit(
+            task, *args, cpus=self.profile.intra_op_threads, gpus=getattr(self.executor, "gpus", 0)
+        )
+
+    def _wait_for(self, future: Future) -> Timed:
+        """``future``'s outcome. Meanwhile this process trains the plan's next models (worker
+        processes) or gathers the trainings that finished and submits their attacks (Ray)."""
+        if self._remote:
+            while not future.done():
+                running = [f for f in (*self._training_futures.values(), *self._reference_futures.values())
+                           if not f.done()]
+                concurrent.futures.wait([future, *running], return_when=concurrent.futures.FIRST_COMPLETED)
+                self._gather_finished()
+        elif self.executor.overlaps:
+            self._train_ahead_while(lambda: not future.done())
+        return future.result()
+
+    def _gather_finished(self) -> None:
+        """Takes in the trainings (and complete sets of reference models) that finished, so that
+        their attacks are submitted now rather than when a check first asks for them."""
+        for model, future in list(self._training_futures.items()):
+            if (future.done() and model not in self._trainings
+                    and ("training", model, str(self.profile.seed)) not in self._gathering):
+                self._quietly(self.training, model)
+        for model in sorted({model for model, _ in self._reference_futures}):
+            done_all = all(f.done() for (m, _), f in list(self._reference_futures.items()) if m == model)
+            if (done_all and model not in self._references and model in self._trainings
+                    and ("references", model) not in self._gathering):
+                self._quietly(self.references, model)
+
+    @staticmethod
+    def _quietly(produce: Callable[[str], object], model: str) -> None:
+        try:
+            produce(model)
+        except CheckFailed:
+            pass  # remembered: the model's checks report it
+
+    def _say(self, line: str) -> None:
+        if self._progress is not None:
+            self._progress(f"{line} (elapsed {time.perf_counter() - self.started:.0f}s)")
 
     def _wanted_model(self, model: str) -> bool:
         return any(self._wanted(model, epoch) for epoch in self.profile.report_epochs)
@@ -239,10 +357,7 @@ class Measurer:
         snapshot = self.training(model).at(epoch)
         key = (model, epoch)
         self._schedule(snapshot, needed=True)
-        future = self._pending.pop(key)
-        if self.executor.overlaps:
-            self._train_ahead_while(lambda: not future.done())
-        outcome = future.result()
+        outcome = self._wait_for(self._pending.pop(key))
         if outcome.seconds is not None:  # attacked now, not found in the cache
             self._store(cache.save_evaluation, self._cache_name(model, epoch), outcome.value)
             self._attacked(model, outcome.seconds)
@@ -276,36 +391,48 @@ class Measurer:
         )
 
     def _train_references(self, model: str) -> "References":
+        self._gathering.add(("references", model))
+        try:
+            return self._gather_references(model)
+        finally:
+            self._gathering.discard(("references", model))
+
+    def _gather_references(self, model: str) -> "References":
         self.training(model)  # the model under test first: its checks need it, and its failure is theirs
         dataset = self.dataset()
-        design = references.design(self.profile, len(dataset.y_members), len(dataset.y_non_members))
+        design = self._design(dataset)
         spec = self.profile.model(model)
         runs, seconds = [], 0.0
         reference_data = references.reference_datasets(dataset, design.trains_on)
         for k in range(design.references):
-            name = cache.key(self.profile, model, self.versions, None, self.hooks.files, reference=k)
+            name = self._reference_name(model, k)
             found = None if self.settings.cache_dir is None else cache.load_training(self.settings.cache_dir, name)
             if found is not None:
                 self.cache_hits["reference models"] += 1
                 runs.append(found[0])
                 continue
-            run = train(
-                references.reference_profile(self.profile, k), spec,
-                reference_data(k), None, self.hooks.make_model,
-            )
+            if self._remote:
+                run = self._wait_for(self._reference_future(model, k, design)).value
+            else:
+                run = train(
+                    references.reference_profile(self.profile, k), spec,
+                    reference_data(k), None, self.hooks.make_model,
+                )
             self._store(cache.save_training, name, run, dataset.source)
             runs.append(run)
             seconds += run.seconds
-            if self._progress is not None:
-                self._progress(
-                    f"{model}: reference model {k + 1}/{design.references} trained in {run.seconds:.1f}s "
-                    f"(elapsed {time.perf_counter() - self.started:.0f}s)"
-                )
+            self._say(f"{model}: reference model {k + 1}/{design.references} trained in {run.seconds:.1f}s")
         self._cost(model).references = seconds
         found = References(design, tuple(runs))
         for epoch in self._wanted_references(model):
             self._schedule_references(model, epoch, found)
         return found
+
+    def _design(self, dataset: Dataset) -> references.Design:
+        return references.design(self.profile, len(dataset.y_members), len(dataset.y_non_members))
+
+    def _reference_name(self, model: str, k: int) -> str:
+        return cache.key(self.profile, model, self.versions, None, self.hooks.files, reference=k)
 
     def _schedule_references(self, model: str, epoch: int, refs: "References") -> None:
         key = (model, epoch)
@@ -327,10 +454,7 @@ class Measurer:
     def _evaluate_references(self, model: str, epoch: int) -> Evaluation:
         refs = self.references(model)
         self._schedule_references(model, epoch, refs)
-        future = self._pending_references.pop((model, epoch))
-        if self.executor.overlaps:
-            self._train_ahead_while(lambda: not future.done())
-        outcome = future.result()
+        outcome = self._wait_for(self._pending_references.pop((model, epoch)))
         self._attacked(model, outcome.seconds or 0.0)
         return outcome.value
 
@@ -388,6 +512,9 @@ class Measurer:
         other._planned_references = self._planned_references
         # The same members, so the same references (:mod:`privacy_checks.references`): trained once.
         other._references = self._references
+        other._reference_futures = self._reference_futures
+        other._shared = self._shared
+        other._gathering = self._gathering
         other._checked_models = self._checked_models  # the same models: built and checked once
         return other
 

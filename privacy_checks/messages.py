@@ -92,3 +92,15 @@ def other_setup(path: str, changes: Sequence[str]) -> str:
         f"{path} was recorded from another setup ({'; '.join(changes)}): this run was compared "
         f"with it, which is how a change is judged; once reviewed, re-record with {UPDATE_FLAG}"
     )
+
+
+def xdist_refused(workers: object) -> str:
+    """Why ``pytest -n N`` is refused with privacy checks selected, and what to run instead."""
+    return (
+        f"pytest -n {workers}: privacy checks cannot be split over xdist workers: each worker "
+        "would train every model it has checks of again and write a report of its own share. "
+        "Run them without -n (their attacks already run in worker processes beside training, "
+        "--privacy-workers), or spread trainings and attacks over cores or machines with "
+        "--privacy-executor=ray (--privacy-ray-address for a cluster). Other tests can use -n "
+        "with -m 'not privacy'."
+    )

@@ -16,13 +16,14 @@ pytest was invoked, paths in the ini file to the rootdir.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from privacy_checks.executors import MAX_WORKERS, default_workers
+from privacy_checks.executors import MAX_WORKERS, RAY_INSTALL, Executor, default_workers, executor, ray_tasks
 from privacy_checks.profiles import (
     DEFAULT_PROFILE,
     METRICS,
@@ -87,6 +88,28 @@ def parse_calibrate(value: str) -> int:
 
 def parse_workers(value: str) -> int:
     return _count(value, 0, "a number of worker processes, 0 or more")
+
+
+EXECUTORS = ("local", "ray")
+
+
+def parse_executor(value: str) -> str:
+    if value not in EXECUTORS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: local (train here, attack in worker processes) or ray (every training "
+            "and attack run as a Ray task)"
+        )
+    return value
+
+
+def parse_gpus(value: str) -> float:
+    try:
+        gpus = float(value)
+    except ValueError:
+        gpus = -1.0
+    if not 0 <= gpus < 1000:
+        raise argparse.ArgumentTypeError(f"{value!r}: GPUs per training, 0 or more (0.5 shares one between two)")
+    return gpus
 
 
 def parse_dataset(value: str) -> str:
@@ -194,6 +217,29 @@ OPTIONS: tuple[Option, ...] = (
         parse=parse_workers,
         default=default_workers(),
     ),
+    Option(
+        "privacy_executor",
+        "where the work runs: local (train in the pytest process, attack in worker processes "
+        "beside it) or ray (every training, calibration seed and reference model, and every "
+        "attack run, is a Ray task; needs the ray extra). The numbers are the same either way",
+        metavar="local|ray",
+        parse=parse_executor,
+        default="local",
+    ),
+    Option(
+        "privacy_ray_address",
+        "with --privacy-executor=ray: the cluster to connect to (auto, HOST:PORT or "
+        "ray://HOST:PORT); empty starts a local Ray on this machine's cores",
+        metavar="ADDRESS",
+    ),
+    Option(
+        "privacy_ray_gpus",
+        "with --privacy-executor=ray: GPUs each training task asks for (default 0: CPU only). "
+        "A GPU gives other numbers than a CPU: record baselines the way the checks run",
+        metavar="N",
+        parse=parse_gpus,
+        default=0.0,
+    ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -264,6 +310,26 @@ def _profile(config: pytest.Config) -> Profile:
         profile = dataclasses.replace(profile, dataset=dataset)
     seed = get(config, "privacy_seed")
     return profile if seed is None else profile.with_seed(seed)
+
+
+def ray_installed() -> bool:
+    return importlib.util.find_spec("ray") is not None
+
+
+def resolve_executor(config: pytest.Config, settings: Settings) -> Executor:
+    """The executor the options ask for; Ray refused up front, with what to run, when it is not installed."""
+    address = get(config, "privacy_ray_address") or None
+    gpus = get(config, "privacy_ray_gpus")
+    if get(config, "privacy_executor") != "ray":
+        if address or gpus:
+            raise pytest.UsageError(
+                "--privacy-ray-address and --privacy-ray-gpus (or their ini twins) apply to "
+                "--privacy-executor=ray only: add it, or drop them"
+            )
+        return executor(settings.workers)
+    if not ray_installed():
+        raise pytest.UsageError(f"--privacy-executor=ray needs Ray, which is not installed: {RAY_INSTALL}")
+    return ray_tasks(address, gpus)
 
 
 def resolve_settings(config: pytest.Config) -> Settings:

@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # TensorFlow's C++ start-up chatter (CUDA probes, CPU features) would fill every
     # failure's captured stderr; users who want it can set the variable themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _refuse_xdist(config)
     config.addinivalue_line(
         "markers",
         "privacy: a membership-inference privacy regression check (privacy_checks); "
@@ -79,7 +80,35 @@ def pytest_configure(config: pytest.Config) -> None:
     except project.ProfileError as error:
         raise pytest.UsageError(str(error)) from None
 
-    config.stash[RUN_KEY] = PrivacyRun(options.resolve_settings(config), progress, user_hooks(config))
+    settings = options.resolve_settings(config)
+    run_executor = options.resolve_executor(config, settings)
+    config.stash[RUN_KEY] = PrivacyRun(settings, progress, user_hooks(config), run_executor)
+
+
+def _refuse_xdist(config: pytest.Config) -> None:
+    """``pytest -n N`` with privacy checks selected: refused before anything runs.
+
+    Each xdist worker would measure the checks it is given by itself, training
+    the same models again in every worker, and write a report of its own
+    share. The work is spread by the executor instead (``--privacy-executor``).
+    """
+    workers = getattr(config.option, "numprocesses", None)
+    if not workers or hasattr(config, "workerinput") or not _selects_privacy(config):
+        return
+    raise pytest.UsageError(messages.xdist_refused(workers))
+
+
+def _selects_privacy(config: pytest.Config) -> bool:
+    """Whether ``-m`` can select a check marked only ``privacy`` (``-m 'not privacy'`` cannot)."""
+    expression = config.option.markexpr
+    if not expression:
+        return True
+    try:
+        from _pytest.mark.expression import Expression
+
+        return bool(Expression.compile(expression).evaluate(lambda name, **kwargs: name == "privacy"))
+    except Exception:  # pytest's own error for a bad -m comes later, with its message
+        return True
 
 
 def user_hooks(config: pytest.Config) -> UserHooks:
@@ -140,7 +169,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"privacy: data {_display_dataset(profile.dataset)}"
         + (f" (tfds data_dir {settings.data_dir})" if settings.data_dir else ""),
         f"privacy: {packages}",
-    ]
+    ] + ([f"privacy: trainings and attacks run {run.executor.describe()}"] if run.executor.trains else [])
 
 
 def _display_dataset(dataset: str) -> str:

@@ -24,7 +24,8 @@ from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
 from privacy_checks.book import BaselineBook, BaselineChange
 from privacy_checks.calibration import Calibration
-from privacy_checks.executors import executor
+from privacy_checks.executors import Executor
+from privacy_checks.executors import executor as local_executor
 from privacy_checks.measurer import Measurer, UserHooks
 from privacy_checks.settings import CheckFailed, Settings, versions
 from privacy_checks.training import TrainingRun
@@ -41,11 +42,14 @@ class PrivacyRun:
         settings: Settings,
         progress: Callable[[str], None] | None = None,
         hooks: UserHooks | None = None,
+        executor: Executor | None = None,
     ) -> None:
+        """``executor``: where trainings and attacks run (default: ``settings.workers`` worker processes)."""
         self.settings = settings
         self.profile = settings.profile
         self.versions = versions()
-        self.measurer = Measurer(settings, self.versions, progress, executor(settings.workers), hooks)
+        self.executor = executor if executor is not None else local_executor(settings.workers)
+        self.measurer = Measurer(settings, self.versions, progress, self.executor, hooks)
         self.book = BaselineBook(settings, self.versions)
         self.calibration = Calibration(settings, self.measurer)
         self.comparisons: dict[CaseKey, Comparison] = {}

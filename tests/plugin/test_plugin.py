@@ -181,6 +181,10 @@ def test_header_progress_and_marker(project):
         ([], "privacy_workers = many", "*ini option privacy_workers: 'many': a number of worker processes, 0 or more*"),
         (["--privacy-dataset=mnist"], "", "*unknown dataset 'mnist'; use digits, cifar10 or imagefolder:<dir>*"),
         ([], "privacy_dataset = imagefolder:", "*ini option privacy_dataset: imagefolder: needs a directory*"),
+        (["--privacy-executor=spark"], "", "*'spark': local (train here, attack in worker processes) or ray*"),
+        (["--privacy-ray-gpus=-1"], "", "*'-1': GPUs per training, 0 or more*"),
+        (["--privacy-ray-address=auto"], "",
+         "*--privacy-ray-address and --privacy-ray-gpus (or their ini twins) apply to --privacy-executor=ray only*"),
     ],
 )
 def test_bad_options_are_usage_errors(pytester, args, ini, message):  # no training: no warm-up

@@ -1,0 +1,91 @@
+"""Ray as the executor: the same numbers as this process, errors as the task's, nothing retried.
+
+Runs a local Ray with this machine's cores (2 in CI), started once for the
+module. Skipped where Ray is not installed; the README's install command
+installs it (the ``ray`` extra), so CI runs these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+from privacy_checks import cache, executors, session
+from privacy_checks.measurer import Measurer
+from privacy_checks.profiles import SMOKE, ModelSpec
+from privacy_checks.session import PrivacyRun, Settings
+
+ray = pytest.importorskip("ray")
+
+#: One model, the codelab's attacks and RMIA on two references: trainings of both kinds.
+PROFILE = dataclasses.replace(
+    SMOKE, models=SMOKE.models[:1], attacks=("threshold", "rmia"), reference_models={"rmia": 2}
+)
+
+
+@pytest.fixture(scope="module")
+def ray_executor(tmp_path_factory):
+    attempts = tmp_path_factory.mktemp("attempts") / "attempts.txt"
+    attempts.touch()
+    # Set before Ray starts: its workers inherit the environment.
+    os.environ["PRIVACY_CHECKS_TEST_DRIVER"] = str(os.getpid())
+    os.environ["PRIVACY_CHECKS_TEST_ATTEMPTS"] = str(attempts)
+    tasks = executors.RayTasks()
+    yield tasks
+    tasks.close()
+    for name in ("PRIVACY_CHECKS_TEST_DRIVER", "PRIVACY_CHECKS_TEST_ATTEMPTS"):
+        os.environ.pop(name, None)
+
+
+def _raise(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_a_task_error_is_the_tasks_own(ray_executor):
+    future = ray_executor.submit(_raise, "bad input in the task")
+    with pytest.raises(ValueError, match="^bad input in the task$"):
+        future.result()
+    assert ray_executor.submit(int, "7").result().value == 7
+
+
+def test_trainings_and_attacks_as_ray_tasks_give_the_numbers_of_this_process(tmp_path, ray_executor):
+    here = Measurer(Settings(PROFILE, tmp_path, tmp_path), {}, executor=executors.InProcess())
+    there = Measurer(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {}, executor=ray_executor)
+    for epoch in PROFILE.report_epochs:
+        assert there.evaluation("2_layers", epoch).records == here.evaluation("2_layers", epoch).records
+        assert there.reference_evaluation("2_layers", epoch).records == here.reference_evaluation("2_layers", epoch).records
+        mine, theirs = here.training("2_layers").at(epoch), there.training("2_layers").at(epoch)
+        assert np.array_equal(mine.logits_members, theirs.logits_members)
+    # Results gathered from Ray landed in this machine's cache: a rerun here is warm.
+    warm = Measurer(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {})
+    warm.reference_evaluation("2_layers", PROFILE.report_epochs[-1])
+    assert warm.cache_hits["trainings"] == 1 and warm.cache_hits["reference models"] == 2
+
+
+def _failing(builder: str) -> "dataclasses.replace":
+    spec = ModelSpec("2_layers", "Two conv layers", builder=f"ray_builders:{builder}")
+    return dataclasses.replace(PROFILE, models=(spec,), attacks=("threshold",), reference_models={})
+
+
+@pytest.mark.parametrize(
+    "builder, error",
+    [
+        ("raises_in_worker", "training 2_layers failed: .*RuntimeError: the builder refused to run in a worker"),
+        ("dies_in_worker", "training 2_layers failed: the Ray worker running the task died"),
+    ],
+)
+def test_a_failed_training_task_fails_its_checks_once_and_leaves_no_cache_entry(tmp_path, ray_executor, builder, error):
+    attempts = os.environ["PRIVACY_CHECKS_TEST_ATTEMPTS"]
+    before = open(attempts).read().count("\n")
+    profile = _failing(builder)
+    settings = Settings(profile, tmp_path / "b", tmp_path / "r", cache_dir=tmp_path / "cache")
+    privacy = PrivacyRun(settings, executor=ray_executor)
+    case = session.cases(profile)[0]
+    for _ in range(2):  # remembered: the second check reports it without a new task
+        with pytest.raises(session.CheckFailed, match=error):
+            privacy.check(case)
+    assert open(attempts).read().count("\n") - before == 1, "the task ran once: no silent retry"
+    assert not cache.exists(tmp_path / "cache", privacy.measurer._cache_name("2_layers"))
