@@ -122,8 +122,22 @@ def reference_datasets(dataset: Dataset, trains_on: np.ndarray) -> Callable[[int
 
 
 def reference_dataset(dataset: Dataset, trains_on: np.ndarray) -> Dataset:
-    """One reference's training set and the rest (see :func:`reference_datasets`)."""
-    return reference_datasets(dataset, trains_on[None])(0)
+    """One reference's training set and the rest, as :func:`reference_datasets` makes them, but
+    indexed from the two sides without concatenating them first: a task that trains one reference
+    (a Ray worker) then copies each example once (on CIFAR-10, 737 MB less)."""
+    members = len(dataset.y_members)
+    row_m, row_n = trains_on[:members], trains_on[members:]
+
+    def side(m: np.ndarray, n: np.ndarray, keep_m: np.ndarray, keep_n: np.ndarray) -> np.ndarray:
+        return np.concatenate([m[keep_m], n[keep_n]])
+
+    return dataclasses.replace(
+        dataset,
+        x_members=side(dataset.x_members, dataset.x_non_members, row_m, row_n),
+        y_members=side(dataset.y_members, dataset.y_non_members, row_m, row_n),
+        x_non_members=side(dataset.x_members, dataset.x_non_members, ~row_m, ~row_n),
+        y_non_members=side(dataset.y_members, dataset.y_non_members, ~row_m, ~row_n),
+    )
 
 
 def global_logits(snapshot: Snapshot, trains_on: np.ndarray) -> np.ndarray:

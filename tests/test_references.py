@@ -88,6 +88,12 @@ def test_reference_dataset_and_global_logits_round_trip():
     # A "model" whose logits are its inputs: reassembled, they are every example's, in order.
     snapshot = Snapshot("m", 1, ref.x_members, ref.x_non_members, ref.y_members, ref.y_non_members, 0, 0, 0, 0)
     assert (references.global_logits(snapshot, trains_on) == x).all()
+    # A task's one reference (no concatenation) is the per-model maker's, array for array.
+    pairs = np.stack([trains_on, ~trains_on])
+    for k in range(2):
+        one, made = references.reference_dataset(dataset, pairs[k]), references.reference_datasets(dataset, pairs)(k)
+        for field in ("x_members", "y_members", "x_non_members", "y_non_members"):
+            assert np.array_equal(getattr(one, field), getattr(made, field)), field
 
 
 def test_out_per_pair_takes_the_reference_that_left_the_example_out():
