@@ -1,12 +1,15 @@
-"""Wall time of the same cold run with the local executor and with Ray on this machine.
+"""Wall time of the same cold run wherever its work runs, on this machine.
 
     python benchmarks/executors.py [calibrate] [references] [cifar10-quick DIR]
 
-Each case runs pytest twice in a subprocess, cold (``--privacy-no-cache``),
-once with ``--privacy-executor=local`` and once with ``--privacy-executor=ray``
-(a local Ray on this machine's cores), and prints a Markdown table: wall
-time, the speed-up, and whether the two ``results.json`` files are
-byte-identical (they must be: where the work runs changes no number).
+Each case runs pytest in a subprocess, cold (``--privacy-no-cache``), three
+times: everything in the pytest process, one thing after another
+(``--privacy-workers=0``: no overlap); the default local executor (training
+here, attacks in worker processes beside it); and ``--privacy-executor=ray``
+(a local Ray on this machine's cores). It prints a Markdown table: wall
+times, what the overlap saves, Ray's speed-up over the default, and whether
+the three ``results.json`` files are byte-identical (they must be: where the
+work runs changes no number).
 
 * ``calibrate``: the default profile, ``--privacy-calibrate=5`` (every model
   trained under five seeds; RMIA's two references per model once).
@@ -29,13 +32,21 @@ CASES = {
 }
 
 
-def run(case: str, args: list[str], executor: str, where: Path) -> tuple[float, bytes, str]:
+#: Where the work runs: the pytest options of each way.
+WAYS = {
+    "in-process": ["--privacy-executor=local", "--privacy-workers=0"],
+    "local": ["--privacy-executor=local"],
+    "ray": ["--privacy-executor=ray"],
+}
+
+
+def run(case: str, args: list[str], way: str, where: Path) -> tuple[float, bytes, str]:
     """Seconds, results.json and pytest's last line of one cold run; baselines go to a scratch folder."""
-    report = where / f"{case}-{executor}"
+    report = where / f"{case}-{way}"
     command = [
         sys.executable, "-m", "pytest", "-m", "privacy", "-q", "-p", "no:cacheprovider", "--privacy-no-cache",
-        "--privacy-update-baselines", f"--privacy-executor={executor}", f"--privacy-report-dir={report}",
-        f"--privacy-baselines-dir={where / f'baselines-{case}-{executor}'}", *args,
+        "--privacy-update-baselines", *WAYS[way], f"--privacy-report-dir={report}",
+        f"--privacy-baselines-dir={where / f'baselines-{case}-{way}'}", *args,
     ]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
@@ -51,15 +62,18 @@ def main(argv: list[str]) -> None:
         folder = argv[argv.index("cifar10-quick") + 1]
         cases["cifar10-quick"] = ["--privacy-profile=cifar10-quick", f"--privacy-dataset=imagefolder:{folder}"]
     chosen = [c for c in cases if c in argv] or list(CASES)
-    print("| run | local (s) | Ray, local (s) | speed-up | results.json identical | outcome |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| run | in-process (s) | local (s) | Ray, local (s) | overlap saves | Ray vs local | results.json identical | outcomes |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as scratch:
         for case in chosen:
-            local = run(case, cases[case], "local", Path(scratch))
-            ray = run(case, cases[case], "ray", Path(scratch))
+            runs = {way: run(case, cases[case], way, Path(scratch)) for way in WAYS}
+            seconds = {way: r[0] for way, r in runs.items()}
+            outputs = {r[1] for r in runs.values()}
             print(
-                f"| {case} | {local[0]:.0f} | {ray[0]:.0f} | {local[0] / ray[0]:.2f}x "
-                f"| {'yes' if local[1] and local[1] == ray[1] else 'NO'} | {local[2]} / {ray[2]} |",
+                f"| {case} | {seconds['in-process']:.0f} | {seconds['local']:.0f} | {seconds['ray']:.0f} "
+                f"| {1 - seconds['local'] / seconds['in-process']:.0%} | {seconds['local'] / seconds['ray']:.2f}x "
+                f"| {'yes' if len(outputs) == 1 and b'' not in outputs else 'NO'} "
+                f"| {' / '.join(r[2] for r in runs.values())} |",
                 flush=True,
             )
 

@@ -82,9 +82,10 @@ class Executor(Protocol):
     trains: bool
 
     def submit(
-        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0, training: bool = False
     ) -> "concurrent.futures.Future[Timed[T]]":
-        """Runs ``task(*args)`` somewhere; ``cpus`` and ``gpus`` are what it asks for where that counts."""
+        """Runs ``task(*args)`` somewhere; ``cpus`` and ``gpus`` are what it asks for where that
+        counts; ``training``: it trains (TensorFlow), else it attacks (no TensorFlow needed)."""
         ...
 
     def share(self, value: T) -> Any:
@@ -119,7 +120,7 @@ class InProcess:
     trains = False
 
     def submit(
-        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0, training: bool = False
     ) -> "concurrent.futures.Future[Timed[T]]":
         return _Deferred(task, args)
 
@@ -156,7 +157,7 @@ class WorkerProcesses:
         return value
 
     def submit(
-        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0, training: bool = False
     ) -> "concurrent.futures.Future[Timed[T]]":
         if self.unavailable is not None:
             return InProcess().submit(task, *args)
@@ -241,30 +242,39 @@ class RayTasks:
                 # Ray 2.52 announces that it will stop hiding GPUs from tasks that ask for none.
                 # Hiding them is what a CPU-only training needs (a GPU gives other numbers).
                 warnings.filterwarnings("ignore", "Tip: In future versions of Ray", FutureWarning)
+                # Every worker runs ray_worker_setup first (an attack worker then loads TF
+                # Privacy's attack code without TensorFlow).
+                setup = {"worker_process_setup_hook": f"{__name__}.ray_worker_setup"}
                 if self.address is None:
                     path = os.pathsep.join(p for p in sys.path if p)
                     ray.init(
                         num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                        runtime_env={"env_vars": {"PYTHONPATH": path}},
+                        runtime_env={**setup, "env_vars": {"PYTHONPATH": path}},
                     )
                     self._started_here = True
                 else:
-                    ray.init(address=self.address, log_to_driver=False)
+                    ray.init(address=self.address, log_to_driver=False, runtime_env=setup)
         return ray
 
     def share(self, value: T) -> Any:
         return self._ray().put(value)
 
     def submit(
-        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0
+        self, task: Callable[..., T], *args: Any, cpus: float = 1, gpus: float = 0, training: bool = False
     ) -> "concurrent.futures.Future[Timed[T]]":
         ray = self._ray()
-        if (cpus, gpus) not in self._remote:
+        shape = (cpus, gpus, training)
+        if shape not in self._remote:
+            # Trainings and attacks get workers of their own (another runtime_env is another
+            # pool): a worker that attacked never trains, so TensorFlow's thread pools are
+            # still unset when a training sets them to the profile's; attack workers load TF
+            # Privacy's attack code without TensorFlow, as worker processes do.
+            role = {"env_vars": {_ROLE: "training" if training else "attacks"}}
             # max_retries=0: a task whose worker died is not run again behind the user's back.
-            self._remote[(cpus, gpus)] = ray.remote(
-                num_cpus=cpus, num_gpus=gpus, max_retries=0, retry_exceptions=False
+            self._remote[shape] = ray.remote(
+                num_cpus=cpus, num_gpus=gpus, max_retries=0, retry_exceptions=False, runtime_env=role
             )(timed)
-        return _plain_errors(self._remote[(cpus, gpus)].remote(task, *args).future())
+        return _plain_errors(self._remote[shape].remote(task, *args).future())
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
@@ -279,6 +289,16 @@ class RayTasks:
             ray.shutdown()
             self._started_here = False
             self._remote.clear()
+
+
+#: The environment variable that tells a Ray worker whether it trains or attacks.
+_ROLE = "PRIVACY_CHECKS_WORKER"
+
+
+def ray_worker_setup() -> None:
+    """Ray's worker start-up hook: an attack worker loads TF Privacy's attack code without TensorFlow."""
+    if os.environ.get(_ROLE) == "attacks":
+        attack_code_without_tensorflow()
 
 
 def _plain_errors(future: "concurrent.futures.Future") -> "concurrent.futures.Future":
@@ -314,10 +334,6 @@ def ray_tasks(address: str | None = None, gpus: float = 0) -> RayTasks:
 
 def _start_worker() -> None:
     """Worker start-up: quiet, and TF Privacy's attack code without TensorFlow."""
-    import importlib.util
-    import sys
-    import types
-
     try:  # cores that training leaves idle, never training's own (Linux)
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
@@ -325,6 +341,15 @@ def _start_worker() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    attack_code_without_tensorflow()
+
+
+def attack_code_without_tensorflow() -> None:
+    """Makes ``import tensorflow_privacy.privacy.privacy_tests...`` skip the package's ``__init__``,
+    which imports TensorFlow (5 s); the attack modules need only NumPy, SciPy, pandas and scikit-learn."""
+    import importlib.util
+    import types
+
     if "tensorflow_privacy" not in sys.modules:
         spec = importlib.util.find_spec("tensorflow_privacy")
         if spec is not None and spec.submodule_search_locations:

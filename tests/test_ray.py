@@ -89,3 +89,17 @@ def test_a_failed_training_task_fails_its_checks_once_and_leaves_no_cache_entry(
             privacy.check(case)
     assert open(attempts).read().count("\n") - before == 1, "the task ran once: no silent retry"
     assert not cache.exists(tmp_path / "cache", privacy.measurer._cache_name("2_layers"))
+
+
+def _role() -> tuple[str | None, int]:
+    return os.environ.get("PRIVACY_CHECKS_WORKER"), os.getpid()
+
+
+def test_attack_workers_run_without_tensorflow_and_never_train(ray_executor):
+    from test_executors import _attack_code_imports_tensorflow
+
+    assert ray_executor.submit(_attack_code_imports_tensorflow).result().value is False
+    attack = {ray_executor.submit(_role).result().value for _ in range(3)}
+    training = {ray_executor.submit(_role, cpus=2, training=True).result().value for _ in range(3)}
+    assert {role for role, _ in attack} == {"attacks"} and {role for role, _ in training} == {"training"}
+    assert not {pid for _, pid in attack} & {pid for _, pid in training}, "separate worker pools"
