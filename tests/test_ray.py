@@ -8,6 +8,7 @@ installs it (the ``ray`` extra), so CI runs these.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 
 import numpy as np
@@ -18,7 +19,8 @@ from privacy_checks.measurer import Measurer
 from privacy_checks.profiles import SMOKE, ModelSpec
 from privacy_checks.session import PrivacyRun, Settings
 
-ray = pytest.importorskip("ray")
+# Not imported at collection: `pytest -m privacy` collects this module too.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (the ray extra)")
 
 #: One model, the codelab's attacks and RMIA on two references: trainings of both kinds.
 PROFILE = dataclasses.replace(

@@ -64,6 +64,22 @@ def test_training_without_tf_data_autotune_gives_the_same_weights(smoke_runs, mo
         assert np.array_equal(a.logits_non_members, b.logits_non_members)
 
 
+def test_several_steps_per_call_give_the_same_logits(monkeypatch):
+    """Ten steps an epoch, four per call (the last call of each epoch takes two): as one per call."""
+    import dataclasses
+
+    profile = dataclasses.replace(SMOKE, batch_size=10)
+    data = datasets.load(profile)
+    runs = []
+    for steps in (1, 4):
+        monkeypatch.setattr(training, "STEPS_PER_EXECUTION", steps)
+        runs.append(training.train(profile, profile.models[0], data))
+    assert runs[0].history == runs[1].history
+    for a, b in zip(runs[0].snapshots, runs[1].snapshots):
+        assert np.array_equal(a.logits_members, b.logits_members)
+        assert np.array_equal(a.logits_non_members, b.logits_non_members)
+
+
 def test_arrays_go_through_tf_data_without_autotune_only_inside_the_block():
     from keras.src.engine import data_adapter
 
