@@ -53,6 +53,7 @@ def test_a_task_error_is_the_tasks_own(ray_executor):
     assert ray_executor.submit(int, "7").result().value == 7
 
 
+@pytest.mark.study  # six trainings, three of them in a Ray worker (about 20 s): run by .ci/run
 def test_trainings_and_attacks_as_ray_tasks_give_the_numbers_of_this_process(tmp_path, ray_executor):
     here = Measurer(Settings(PROFILE, tmp_path, tmp_path), {}, executor=executors.InProcess())
     there = Measurer(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {}, executor=ray_executor)
