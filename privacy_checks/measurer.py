@@ -242,7 +242,7 @@ class Measurer:
     def _submit_training(self, task: Callable, *args: object) -> Future:
         """A training asks for the CPUs its TensorFlow threads use, and the executor's GPUs."""
         return self.executor.submit(
-            task, *args, cpus=self.profile.intra_op_threads, gpus=getattr(self.executor, "gpus", 0)
+            task, *args, cpus=self.profile.intra_op_threads, gpus=getattr(self.executor, "gpus", 0), training=True
         )
 
     def _wait_for(self, future: Future) -> Timed:
