@@ -324,9 +324,9 @@ class BaselineBook:
                 notes.append(
                     f"{display_path(self.path(model))} was recorded on "
                     f"{describe_machine(baseline.machine)} and this is "
-                    f"{describe_machine(self.machine)}: numbers may differ slightly "
-                    "(within calibrated tolerances); re-record on this machine type with "
-                    f"{messages.UPDATE_FLAG} if it is now the reference"
+                    f"{describe_machine(self.machine)}: numbers may differ slightly, usually within the "
+                    f"tolerances; re-record here with {messages.UPDATE_FLAG} if this machine type is "
+                    "now the reference"
                 )
         return notes
 

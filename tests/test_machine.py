@@ -96,9 +96,9 @@ def test_another_machine_is_a_note_naming_both(tmp_path):
     assert book.machine_notes() == [
         f"{display_path(book.path('2_layers'))} was recorded on Intel Xeon Platinum 8481C "
         "(4 cores, amx_bf16 avx avx2 avx512f fma, GPU NVIDIA L4) and this is AMD EPYC 7B13 "
-        "(2 cores, avx avx2 fma, no GPU): numbers may differ slightly (within calibrated "
-        "tolerances); re-record on this machine type with --privacy-update-baselines if it "
-        "is now the reference"
+        "(2 cores, avx avx2 fma, no GPU): numbers may differ slightly, usually within the "
+        "tolerances; re-record here with --privacy-update-baselines if this machine type is "
+        "now the reference"
     ]
 
 
@@ -175,6 +175,6 @@ def test_pytest_run_against_another_machine_passes_with_the_note(project):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         ["baselines/smoke/2_layers.json was recorded on Intel Xeon Platinum 8481C (4 cores, amx_bf16 avx avx2 "
-         "avx512f fma, GPU NVIDIA L4) and this is * cores, *): numbers may differ slightly (within calibrated "
-         "tolerances); re-record on this machine type with --privacy-update-baselines if it is now the reference"]
+         "avx512f fma, GPU NVIDIA L4) and this is * cores, *): numbers may differ slightly, usually within the "
+         "tolerances; re-record here with --privacy-update-baselines if this machine type is now the reference"]
     )
