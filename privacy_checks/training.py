@@ -168,19 +168,23 @@ def without_tf_data_autotune() -> Iterator[None]:
         adapter.get_dataset = original
 
 
-def _fewer_calls(model) -> None:
-    """Up to :data:`STEPS_PER_EXECUTION` training steps per call into the graph instead of one.
+def _fewer_calls(model, steps_per_epoch: int) -> None:
+    """Up to :data:`STEPS_PER_EXECUTION` training steps per call into the graph instead of one,
+    where an epoch has at least twice as many steps.
 
     The same ops run in the same order, so every logit is the same
     (``tests/test_training.py``; also checked byte for byte on the 2-layer
     ``cifar10-quick`` model and on all three ``digits`` models, the DP one
     included), with less Python between steps: on ``cifar10-quick`` (200
-    steps an epoch) a 2-layer training took 17.0 s instead of 20.7 s; on
-    ``digits`` (4 steps an epoch) it changes nothing. Keras ends each call
-    at the epoch's end, so the callbacks' epochs are as before. A model whose
-    builder compiled it with its own ``steps_per_execution`` keeps it.
+    steps an epoch) a 2-layer training took 17.0 s instead of 20.7 s. Tracing
+    the loop costs about 0.5 s per training, which short epochs never win
+    back (``digits``, 4 steps an epoch: no gain; the 2-step ``smoke``
+    trainings of the plugin's tests: 1.3 s instead of 0.75 s), hence the
+    threshold. Keras ends each call at the epoch's end, so the callbacks'
+    epochs are as before. A model whose builder compiled it with its own
+    ``steps_per_execution`` keeps it.
     """
-    if int(model._steps_per_execution.numpy()) == 1:
+    if steps_per_epoch >= 2 * STEPS_PER_EXECUTION and int(model._steps_per_execution.numpy()) == 1:
         model._configure_steps_per_execution(STEPS_PER_EXECUTION)
 
 
@@ -273,7 +277,7 @@ def _train(tf, profile, spec, dataset, on_snapshot, make) -> TrainingRun:
     tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
     tf.config.experimental.enable_op_determinism()
     model = prepare(profile, spec, dataset, make)
-    _fewer_calls(model)
+    _fewer_calls(model, -(-members // profile.batch_size))
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
     start = time.perf_counter()
