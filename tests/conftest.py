@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import tempfile
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def _heavy_modules_stay_loaded():
     roc_curve(np.array([1.0, 2.0]), np.array([0.0, 1.5]))  # scikit-learn's metrics, for the reference attacks
     with tempfile.TemporaryDirectory() as tmp:
         report.write_plots(Path(tmp), [evaluation])
+    if importlib.util.find_spec("ray") is not None:
+        # The executor tests run Ray inside pytester runs; imported again after pytester
+        # removed it, Ray's C extension crashes the process (seen in pytest -m study).
+        import ray  # noqa: F401
 
 
 @pytest.fixture
