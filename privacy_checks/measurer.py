@@ -403,7 +403,6 @@ class Measurer:
         design = self._design(dataset)
         spec = self.profile.model(model)
         runs, seconds = [], 0.0
-        reference_data = references.reference_datasets(dataset, design.trains_on)
         for k in range(design.references):
             name = self._reference_name(model, k)
             found = None if self.settings.cache_dir is None else cache.load_training(self.settings.cache_dir, name)
@@ -416,7 +415,7 @@ class Measurer:
             else:
                 run = train(
                     references.reference_profile(self.profile, k), spec,
-                    reference_data(k), None, self.hooks.make_model,
+                    references.reference_dataset(dataset, design.trains_on[k]), None, self.hooks.make_model,
                 )
             self._store(cache.save_training, name, run, dataset.source)
             runs.append(run)

@@ -42,7 +42,6 @@ as low as the threshold attack's.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import numpy as np
 
@@ -101,30 +100,11 @@ def reference_profile(profile: Profile, k: int) -> Profile:
     return dataclasses.replace(profile, seed=derive_seed(profile.data_seed, "reference", k), split_seed=profile.data_seed)
 
 
-def reference_datasets(dataset: Dataset, trains_on: np.ndarray) -> Callable[[int], Dataset]:
-    """``make(k)``: reference k's training set as members, every other example as non-members
-    (global order kept within each). The data is concatenated once, on the first call, and
-    not at all when every reference comes from the cache (on CIFAR-10, 245 MB)."""
-    whole: list[np.ndarray] = []
-
-    def make(k: int) -> Dataset:
-        if not whole:
-            whole.extend([
-                np.concatenate([dataset.x_members, dataset.x_non_members]),
-                np.concatenate([dataset.y_members, dataset.y_non_members]),
-            ])
-        (x, y), row = whole, trains_on[k]
-        return dataclasses.replace(
-            dataset, x_members=x[row], y_members=y[row], x_non_members=x[~row], y_non_members=y[~row]
-        )
-
-    return make
-
-
 def reference_dataset(dataset: Dataset, trains_on: np.ndarray) -> Dataset:
-    """One reference's training set and the rest, as :func:`reference_datasets` makes them, but
-    indexed from the two sides without concatenating them first: a task that trains one reference
-    (a Ray worker) then copies each example once (on CIFAR-10, 737 MB less)."""
+    """Reference k's training set (``trains_on``: its row of :attr:`Design.trains_on`) as members,
+    every other example as non-members, global order kept within each. Indexed from the two sides
+    without concatenating them first, so each example is copied once (on CIFAR-10, 737 MB less than
+    concatenating first), in this process or in a task's worker."""
     members = len(dataset.y_members)
     row_m, row_n = trains_on[:members], trains_on[members:]
 

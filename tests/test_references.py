@@ -88,12 +88,14 @@ def test_reference_dataset_and_global_logits_round_trip():
     # A "model" whose logits are its inputs: reassembled, they are every example's, in order.
     snapshot = Snapshot("m", 1, ref.x_members, ref.x_non_members, ref.y_members, ref.y_non_members, 0, 0, 0, 0)
     assert (references.global_logits(snapshot, trains_on) == x).all()
-    # A task's one reference (no concatenation) is the per-model maker's, array for array.
+    # Indexed side by side (no concatenation), it is the concatenated set indexed, array for array.
     pairs = np.stack([trains_on, ~trains_on])
+    whole = np.concatenate([dataset.x_members, dataset.x_non_members]), np.concatenate([dataset.y_members, dataset.y_non_members])
     for k in range(2):
-        one, made = references.reference_dataset(dataset, pairs[k]), references.reference_datasets(dataset, pairs)(k)
-        for field in ("x_members", "y_members", "x_non_members", "y_non_members"):
-            assert np.array_equal(getattr(one, field), getattr(made, field)), field
+        one, row = references.reference_dataset(dataset, pairs[k]), pairs[k]
+        made = {"x_members": whole[0][row], "y_members": whole[1][row], "x_non_members": whole[0][~row], "y_non_members": whole[1][~row]}
+        for field, expected in made.items():
+            assert np.array_equal(getattr(one, field), expected), field
 
 
 def test_out_per_pair_takes_the_reference_that_left_the_example_out():
