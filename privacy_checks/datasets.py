@@ -38,6 +38,7 @@ tfds or NumPy.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ def _read(profile: Profile, data_dir: str | None) -> tuple[Dataset, bool]:
     if kind == "cifar10":
         return _tfds("cifar10", "train", "test", data_dir, "tfds cifar10", profile)
     if kind == "imagefolder":
-        return _image_folder(Path(dataset_location(source))), True
+        return _image_folder(Path(dataset_location(source)), profile), True
     if kind == "tfds":
         name, members, non_members = tfds_source(source)
         return _tfds(name, members, non_members, data_dir, f"tfds:{name}@{members},{non_members}", profile)
@@ -262,7 +263,16 @@ def _supervised_features(info) -> tuple[Any, Any]:
     return info.features[keys[0]], info.features[keys[1]]
 
 
-def _image_folder(root: Path) -> Dataset:
+def _image_folder(root: Path, profile: Profile) -> Dataset:
+    """The folder's images; of the training images, only the members drawn are decoded.
+
+    The training split's labels come from its folder names, in tfds' order
+    (:func:`_listed`), and decide the draw (:func:`member_rows`); reading and
+    decoding the chosen files alone, with the folder's own image decoder,
+    gives the very arrays that decoding all of them and then drawing gives
+    (``tests/test_datasets.py``). On ``cifar10-quick``: 10,000 JPEG files
+    read instead of 50,000.
+    """
     import tensorflow_datasets as tfds
 
     for split in ("train", "test"):
@@ -276,7 +286,11 @@ def _image_folder(root: Path) -> Dataset:
         sizes = {split: builder.info.splits[split].num_examples for split in ("train", "test")}
         if not all(sizes.values()):
             raise DatasetError(f"image folder {root} has no images in train/ or test/")
-        x_train, y_train = _split_arrays(builder.as_dataset(split="train", as_supervised=True))
+        paths, y_train = _listed(builder, "train")
+        rows = member_rows(y_train, profile.members, profile.data_seed, profile)
+        if rows is not None:
+            paths, y_train = paths[rows], y_train[rows]
+        x_train = _decoded(paths, builder.info.features["image"])
         x_test, y_test = _split_arrays(builder.as_dataset(split="test", as_supervised=True))
     except DatasetError:
         raise
@@ -285,8 +299,38 @@ def _image_folder(root: Path) -> Dataset:
     names = tuple(builder.info.features["label"].names)
     # The folder's name and size, not its path: the path differs per machine and
     # the source is stored with baselines.
-    source = f"imagefolder:{root.resolve().name} ({len(x_train)} train / {len(x_test)} test images)"
+    source = f"imagefolder:{root.resolve().name} ({sizes['train']} train / {sizes['test']} test images)"
     return Dataset(source, x_train, y_train, x_test, y_test, names)
+
+
+def _listed(builder, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """A split's image files and labels in the order tfds reads them, without reading the files.
+
+    tfds' ``ImageFolder`` keeps that list as ``_split_examples``; where a tfds
+    version does not, the files are read (undecoded) for their labels.
+    """
+    import tensorflow_datasets as tfds
+
+    examples = getattr(builder, "_split_examples", {}).get(split)
+    if examples is None:
+        undecoded = {"image": tfds.decode.SkipDecoding()}
+        return _split_arrays(builder.as_dataset(split=split, as_supervised=True, decoders=undecoded))
+    label = builder.info.features["label"]
+    paths = np.array([str(example.image_path) for example in examples])
+    return paths, np.array([label.str2int(example.label) for example in examples], np.int64)
+
+
+def _decoded(files: np.ndarray, image_feature) -> np.ndarray:
+    """Image files (paths, or their bytes) decoded as tfds decodes them when it reads the folder."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    read = (lambda path: image_feature.decode_example(tf.io.read_file(path))) if files.dtype.kind == "U" \
+        else image_feature.decode_example
+    images = tf.data.Dataset.from_tensor_slices(files).map(read, num_parallel_calls=os.cpu_count())
+    chunks = [np.asarray(chunk) for chunk in images.batch(8192).with_options(options).as_numpy_iterator()]
+    return np.concatenate(chunks) if chunks else np.zeros((0,), np.uint8)
 
 
 def _expected_arrays() -> str:
@@ -395,21 +439,24 @@ def _subsample_members(dataset: Dataset, members: int | None, seed: int, profile
     Dropped training images are neither members nor non-members: the test split
     stays the non-member set, as in the tutorial.
     """
-    if members is None or members >= len(dataset.y_members):
+    rows = member_rows(dataset.y_members, members, seed, profile)
+    if rows is None:
         return dataset
+    return dataclasses.replace(dataset, x_members=dataset.x_members[rows], y_members=dataset.y_members[rows])
+
+
+def member_rows(labels: np.ndarray, members: int | None, seed: int, profile: Profile) -> np.ndarray | None:
+    """The rows of the member pool drawn as members (stratified by ``labels``, seeded), in the
+    order drawn; None: all of them. The draw depends on the labels alone, not on the images."""
+    if members is None or members >= len(labels):
+        return None
     from sklearn.model_selection import train_test_split
 
     try:
-        x, _, y, _ = train_test_split(
-            dataset.x_members,
-            dataset.y_members,
-            train_size=members,
-            stratify=dataset.y_members,
-            random_state=seed,
-        )
+        rows, _ = train_test_split(np.arange(len(labels)), train_size=members, stratify=labels, random_state=seed)
     except ValueError as error:
-        raise _members_error(profile, len(dataset.y_members), dataset.y_members, error) from None
-    return dataclasses.replace(dataset, x_members=x, y_members=y)
+        raise _members_error(profile, len(labels), labels, error) from None
+    return rows
 
 
 def _members_error(profile: Profile, pool: int, labels: np.ndarray, error: Exception) -> DatasetError:

@@ -4,6 +4,7 @@ network, and the checks that refuse data not fitting its profile before any trai
 from __future__ import annotations
 
 import dataclasses
+import types
 import hashlib
 import re
 import sys
@@ -69,6 +70,33 @@ def test_image_folder_layout_is_read_with_sorted_class_labels(tmp_path):
     assert sorted(np.bincount(data.y_members)) == [6, 6]
     red = data.x_members[..., 0].mean(axis=(1, 2))
     assert np.allclose(red[data.y_members == 1], 40 / 255, atol=0.01)
+
+
+def test_image_folder_decodes_only_the_members_drawn_and_gets_what_decoding_all_gets(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+    from sklearn.model_selection import train_test_split
+
+    write_image_folder(tmp_path / "pets", per_split=(10, 3))
+    profile = dataclasses.replace(
+        SMOKE, dataset=f"imagefolder:{tmp_path / 'pets'}", num_classes=2, members=8, input_shape=(8, 8, 3),
+    )
+    builder = tfds.folder_dataset.ImageFolder(str(tmp_path / "pets"))
+    every_x, every_y = datasets._split_arrays(builder.as_dataset(split="train", as_supervised=True))
+    x, _, y, _ = train_test_split(every_x, every_y, train_size=8, stratify=every_y, random_state=profile.data_seed)
+    decoded = []
+    real = datasets._decoded
+    monkeypatch.setattr(datasets, "_decoded", lambda files, feature: decoded.append(len(files)) or real(files, feature))
+    data = datasets.load(profile)
+    assert decoded == [8]  # of 20 training images
+    assert np.array_equal(data.x_members, x.astype(np.float32) / 255.0) and np.array_equal(data.y_members, y)
+    assert data.source == "imagefolder:pets (20 train / 6 test images)"  # the folder's size, as before
+    # Where tfds keeps no list of the files, they are read undecoded for their labels: the same.
+    listed = datasets._listed(builder, "train")
+    unlisted = datasets._listed(types.SimpleNamespace(as_dataset=builder.as_dataset, info=builder.info), "train")
+    assert np.array_equal(listed[1], unlisted[1])
+    feature = builder.info.features["image"]
+    assert np.array_equal(real(listed[0], feature), real(unlisted[0], feature))
+    assert np.array_equal(real(listed[0], feature), every_x)
 
 
 def test_image_folder_without_a_test_split_says_what_is_expected(tmp_path):
