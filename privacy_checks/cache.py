@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from privacy_checks import accounting, attacks, datasets, dotted, metrics, models, references, training
+from privacy_checks import accounting, attacks, datasets, dotted, metrics, models, per_example, references, training
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.files import write_atomic
 from privacy_checks.profiles import Profile
@@ -73,7 +73,7 @@ def key(
     they live in (what they call from elsewhere is not seen: the model's
     ``version`` is for that) and ``extra_files`` (the hook implementations).
     """
-    code = (datasets, dotted, models, training)
+    code = (datasets, dotted, models, per_example, training)
     if reference is not None:
         code += (references,)
     if epoch is not None:

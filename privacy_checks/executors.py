@@ -12,9 +12,14 @@ safe to hand to an executor:
 * :class:`WorkerProcesses` (the default, one worker per CPU up to
   :data:`MAX_WORKERS`): tasks run in worker processes while this process
   goes on training the next epochs and models. Workers run at the
-  scheduler's idle priority: training on all cores is never slowed (at
-  normal priority ``cifar10-quick`` took 71 s instead of 66 s), and the
-  attacks take whatever cores training leaves. Processes, not threads:
+  scheduler's idle priority, so the attacks take the cores training leaves
+  (at normal priority ``cifar10-quick`` took 71 s instead of 66 s). Idle
+  priority does not make them free: beside a training that keeps both
+  cores busy, two attacking workers slowed a ``cifar10-quick`` training
+  from 6.6 s to 10.3 s (two idle busy-loops: 7.4 s). Holding the attacks
+  back until training ends gained nothing, though (cold ``cifar10-quick``,
+  five runs each: 67.8 s against 68.8 s on average): what they slow
+  training by, they do on the cores it leaves. Processes, not threads:
   TF Privacy's attackers are scikit-learn grid searches whose Python
   overhead holds the GIL (a thread beside Keras's training loop saved
   nothing on ``digits``), and TF Privacy draws from NumPy's *global* RNG,
