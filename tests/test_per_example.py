@@ -72,14 +72,36 @@ def test_a_model_without_dp_is_left_alone():
     assert not per_example.applies(model)
 
 
-def test_per_example_rows_are_the_jacobians_bit_for_bit():
-    """The tape's ``jacobian`` against a real tape's, on the digits DP model and four batches."""
+def _every_known_layer():
+    """A DP model made of every layer type :func:`per_example.per_example_layers` knows."""
+    import tensorflow as tf
+
+    layers = tf.keras.layers
+    inputs = layers.Input(shape=(8, 8, 1))
+    x = layers.Conv2D(6, 3, padding="same")(inputs)
+    x = layers.ReLU()(x)
+    x = layers.AveragePooling2D()(x)
+    x = layers.Conv2D(6, 3, padding="same", activation="tanh")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Activation("relu")(layers.Dense(16)(x))
+    model = tf.keras.Model(inputs, layers.Dense(10)(x))
+    models.compile_model(model, "logits", 1e-2, DP, batch_size=50)
+    return model
+
+
+@pytest.mark.parametrize("which", ["digits dp_2_layers", "every known layer"])
+def test_per_example_rows_are_the_jacobians_bit_for_bit(which):
+    """The tape's ``jacobian`` against a real tape's, on four batches of digits."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(3)
     profile = DIGITS
     data = datasets.load(profile)
-    model = models.build(profile, profile.model("dp_2_layers"))
+    model = models.build(profile, profile.model("dp_2_layers")) if which.startswith("digits") else _every_known_layer()
+    assert per_example.applies(model)
+    if which == "every known layer":
+        assert {type(layer) for layer in model.layers} == set(per_example.per_example_layers())
     variables = model.trainable_variables
 
     @tf.function
