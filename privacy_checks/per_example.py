@@ -62,8 +62,10 @@ def applies(model: "tf.keras.Model") -> bool:
         and not model.losses
         and isinstance(getattr(model, "loss", None), tf.keras.losses.Loss)
         and model.loss.reduction == tf.keras.losses.Reduction.NONE
-        and getattr(optimizer, "_num_microbatches", 0) is not None
+        # TF Privacy's DP optimizer with a fixed microbatch count (the graph checks that it is
+        # one per example); None (counted at run time) is left to TF Privacy.
         and hasattr(optimizer, "_l2_norm_clip")
+        and getattr(optimizer, "_num_microbatches", None) is not None
     )
 
 
@@ -109,7 +111,6 @@ class _PerExampleTape:
         import tensorflow as tf
 
         unconnected_gradients = unconnected_gradients or tf.UnconnectedGradients.NONE
-
         model, loss = self._model, self._model.loss
         sources = list(sources)
 
