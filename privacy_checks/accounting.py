@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from privacy_checks.profiles import DEFAULT_DELTA, DPSGD, ModelSpec, Profile
-from privacy_checks.verdicts import BASELINE, cases
+from privacy_checks.verdicts import STATISTICAL_GUARANTEES, cases
 
 #: Significance of a lower bound computed on its own (the checks use
 #: :func:`guarantee_alpha`, far stricter).
@@ -62,6 +62,18 @@ def epsilon(dp: DPSGD, members: int, batch_size: int, epochs: int) -> float:
     return float(accountant.get_epsilon(dp.delta))
 
 
+#: How far the accountant's epsilon may rise above its baseline's before the check fails,
+#: relative: dp-accounting releases compute it slightly differently (0.4.3, which TF
+#: Privacy pins, and 0.6 differ in the third digit), which is not a weaker guarantee.
+EPSILON_RISE = 0.01
+
+#: Above this epsilon a DP guarantee says little: the convention of "How to DP-fy ML"
+#: (Ponomareva et al., JAIR 2023, arXiv:2303.00654), whose tiers are epsilon <= 1
+#: (strong formal guarantees), <= 10 (reasonable) and > 10 (weak to none: what the
+#: training's noise happens to give, not a guarantee worth stating). Such a model
+#: passes with a note in the summary and the report.
+MEANINGFUL_EPSILON = 10.0
+
 #: Family-wise error of all DP guarantee checks of one run together: "broken" is a
 #: proof claim, so it may be wrong in at most one run in a thousand.
 FAMILY_ALPHA = 0.001
@@ -75,8 +87,9 @@ MAX_THRESHOLDS = 1000
 
 
 def guarantee_checks(profile: Profile) -> int:
-    """How many DP guarantee checks a profile makes (its cases other than baseline checks)."""
-    return sum(1 for case in cases(profile) if case.check != BASELINE)
+    """How many statistical DP guarantee checks a profile makes: the epsilon bounds and the AUC
+    comparisons (the accountant checks are exact and spend none of the budget)."""
+    return sum(1 for case in cases(profile) if case.check in STATISTICAL_GUARANTEES)
 
 
 def guarantee_alpha(profile: Profile) -> float:

@@ -89,6 +89,9 @@ class Baseline:
     #: :func:`privacy_checks.settings.machine` where it was recorded; None: not
     #: recorded (files from before it was), which is unknown, not different.
     machine: Mapping[str, Any] | None = None
+    #: A DP model's accountant epsilon by report epoch (empty for other models): a later
+    #: run whose training promises less privacy (a larger epsilon) fails like a leak.
+    epsilon: Mapping[int, float] = dataclasses.field(default_factory=dict)
 
 
 #: The fields of a baseline's ``machine`` record and the JSON types each may take.
@@ -114,6 +117,8 @@ def dumps(baseline: Baseline) -> str:
         lines.append(f'  "machine": {json.dumps(dict(baseline.machine), sort_keys=True)},')
     lines.append(f'  "fingerprint": {json.dumps(baseline.fingerprint, sort_keys=True)},')
     lines.append(f'  "calibration_seeds": {json.dumps(list(baseline.calibration_seeds))},')
+    if baseline.epsilon:
+        lines.append(f'  "epsilon": {{{_epsilons(baseline.epsilon)}}},')
     entries = sorted(baseline.entries.values(), key=_sort_key)
     lines.append('  "entries": [' if entries else '  "entries": []')
     for i, entry in enumerate(entries):
@@ -136,6 +141,10 @@ def _numbers(values: Mapping[str, float]) -> str:
     return ", ".join(
         f'"{name}": {values[name]:.{DECIMALS}f}' for name in sorted(values, key=metric_order)
     )
+
+
+def _epsilons(values: Mapping[int, float]) -> str:
+    return ", ".join(f'"{epoch}": {values[epoch]:.{DECIMALS}f}' for epoch in sorted(values))
 
 
 def dumps_entry(entry: Entry) -> str:
@@ -239,7 +248,19 @@ def parse(text: str | bytes, path: Path) -> Baseline:
         fingerprint=data["fingerprint"],
         calibration_seeds=tuple(_seeds(data["calibration_seeds"], path)),
         machine=_machine(data["machine"], path) if "machine" in data else None,
+        epsilon=_epsilon(data.get("epsilon", {}), path),
     )
+
+
+def _epsilon(value: Any, path: Path) -> dict[int, float]:
+    """A validated ``epsilon`` record: report epoch (a JSON key) -> the accountant's positive epsilon."""
+    _require(isinstance(value, dict), path, 'the field "epsilon" must be an object of epoch: epsilon')
+    found = {}
+    for epoch, number in value.items():
+        _require(epoch.isdigit() and int(epoch) > 0, path, f"epsilon has the key {epoch!r}, not a report epoch")
+        found[int(epoch)] = _number(number, path, f"epsilon.{epoch}")
+        _require(found[int(epoch)] > 0, path, f"epsilon.{epoch} is {number!r}, not a positive epsilon")
+    return found
 
 
 def _machine(value: Any, path: Path) -> dict[str, Any]:

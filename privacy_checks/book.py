@@ -19,24 +19,14 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from privacy_checks import baselines, messages, tolerances
+from privacy_checks import baselines, calibration, messages, recording, tolerances
 from privacy_checks.attacks import AttackRecord
 from privacy_checks.baselines import Baseline, BaselineError, Entry
-from privacy_checks.files import display_path, write_atomic
+from privacy_checks.files import display_path
 from privacy_checks.profiles import DATA_FIELDS, fingerprint_changes, split_seed_of
 from privacy_checks.settings import CheckFailed, Settings, machine as this_machine
+from privacy_checks.recording import BaselineChange
 from privacy_checks.verdicts import Case, CaseKey, MetricTolerance, baseline_keys
-
-
-@dataclasses.dataclass(frozen=True)
-class BaselineChange:
-    """What an update did to one baseline file."""
-
-    path: Path
-    added: int
-    changed: int
-    removed: int
-    written: bool
 
 
 class BaselineBook:
@@ -55,6 +45,8 @@ class BaselineBook:
         self.machine = dict(this_machine() if machine is None else machine)
         self._files: dict[str, Baseline | None | BaselineError] = {}
         self._pending: dict[str, dict[str, Entry]] = {}
+        self._pending_epsilon: dict[str, dict[int, float]] = {}
+        self._calibrations: dict[str, calibration.ModelCalibration] = {}
         self._spreads: dict[str, dict[tuple[str, str, str], float]] = {}
         self._dispersions: dict[tuple, float] = {}
         #: Per model: how the baseline's setup differs from this run's (compared anyway).
@@ -85,24 +77,35 @@ class BaselineBook:
 
     def expected(self, case: Case, data_source: str) -> dict[str, float] | None:
         """The baseline's metrics for ``case``, after judging the file's setup; None if none."""
+        baseline = self.judged(case.model, data_source)
+        return None if baseline is None else _metrics(baseline, case)
+
+    def expected_epsilon(self, model: str, epoch: int, data_source: str) -> float | None:
+        """The accountant's epsilon the DP model's baseline records at ``epoch``, after judging
+        the file as for its metrics; None if it records none."""
+        baseline = self.judged(model, data_source)
+        return None if baseline is None else baseline.epsilon.get(epoch)
+
+    def judged(self, model: str, data_source: str) -> Baseline | None:
+        """``model``'s baseline once its setup is judged: a file of another profile or model, or
+        recorded on other data, fails the check (:class:`CheckFailed`); another setup is noted.
+        In update mode nothing is judged (the file is about to be rewritten)."""
         try:
-            baseline = self.baseline(case.model)
+            baseline = self.baseline(model)
         except BaselineError as error:
             if self.settings.update_baselines:
                 return None  # it is about to be rewritten
             raise CheckFailed(str(error)) from None
         if baseline is None or self.settings.update_baselines:
-            return None if baseline is None else _metrics(baseline, case)
-        path = display_path(self.path(case.model))
-        if (baseline.profile, baseline.model) != (self.profile.name, case.model):
+            return baseline
+        path = display_path(self.path(model))
+        if (baseline.profile, baseline.model) != (self.profile.name, model):
             raise CheckFailed(
-                messages.copied_baseline(
-                    path, (baseline.profile, baseline.model), (self.profile.name, case.model)
-                )
+                messages.copied_baseline(path, (baseline.profile, baseline.model), (self.profile.name, model))
             )
         if baseline.profile_hash != self.profile.hash or baseline.data_source != data_source:
-            self._judge_setup(case.model, baseline, path, data_source)
-        return _metrics(baseline, case)
+            self._judge_setup(model, baseline, path, data_source)
+        return baseline
 
     def _judge_setup(self, model: str, baseline: Baseline, path: str, data_source: str) -> None:
         """A baseline from another setup: incomparable data fails, anything else is noted."""
@@ -181,10 +184,16 @@ class BaselineBook:
             )
         return self._dispersions[key]
 
+    def calibration(self, model: str) -> calibration.ModelCalibration:
+        """What an update does with ``model``'s seed spread (:func:`calibration.plan`), decided once."""
+        if model not in self._calibrations:
+            self._calibrations[model] = calibration.plan(self.settings, model, self.usable(model))
+        return self._calibrations[model]
+
     def recorded_spread(self, case: Case, metrics: Mapping[str, float]) -> dict[str, float]:
-        """The seed spread the current baseline holds for ``case``, if its setup is still this one."""
-        previous = self._files.get(case.model)
-        if isinstance(previous, Baseline) and previous.profile_hash == self.profile.hash:
+        """The seed spread the current baseline holds for ``case``, if it still describes the setup."""
+        previous = self.usable(case.model)
+        if previous is not None and self.calibration(case.model).kept:
             entry = previous.entries.get(case.entry_key)
             if entry is not None:
                 return {k: v for k, v in entry.seed_sd.items() if k in metrics}
@@ -198,65 +207,44 @@ class BaselineBook:
             case.epoch, case.attack, case.slice, metrics, spread
         )
 
+    def queue_epsilon(self, model: str, epsilon: Mapping[int, float]) -> None:
+        """Remembers a DP model's accountant epsilon at every report epoch for :meth:`finish`."""
+        self._pending_epsilon[model] = dict(epsilon)
+
     def finish(self, data_source: str) -> list[BaselineChange]:
         """Writes the queued updates, one atomic write per changed file."""
         if not self.settings.update_baselines:
             return []
         producible = baseline_keys(self.profile)
-        for model, pending in sorted(self._pending.items()):
-            self.changes.append(self._write(model, pending, producible, data_source))
+        for model in sorted(set(self._pending) | set(self._pending_epsilon)):
+            self.changes.append(self._write(model, self._pending.get(model, {}), producible, data_source))
         return self.changes
 
     def _write(
         self, model: str, pending: dict[str, Entry], producible: set[CaseKey], data_source: str
     ) -> BaselineChange:
-        path = self.path(model)
         previous = self._files.get(model)
-        old = dict(previous.entries) if isinstance(previous, Baseline) else {}
-        kept = {
-            key: entry for key, entry in old.items() if _key(model, entry) in producible
-        }
-        merged = {**kept, **pending}
-        if self.settings.calibrate >= 2:
-            seeds = self.settings.calibration_seeds
-        elif isinstance(previous, Baseline) and previous.profile_hash == self.profile.hash:
-            seeds = previous.calibration_seeds
-        else:
-            seeds = ()
-        if not seeds:
-            merged = {k: dataclasses.replace(e, seed_sd={}) for k, e in merged.items()}
-        text = baselines.dumps(
-            Baseline(
-                profile=self.profile.name,
-                profile_hash=self.profile.hash,
-                model=model,
-                seed=self.profile.seed,
-                data_source=data_source,
-                versions=self.versions,
-                entries=merged,
-                fingerprint=self.profile.fingerprint(),
-                calibration_seeds=seeds,
-                machine=self.machine,
-            )
+        recorded = Baseline(
+            profile=self.profile.name,
+            profile_hash=self.profile.hash,
+            model=model,
+            seed=self.profile.seed,
+            data_source=data_source,
+            versions=self.versions,
+            entries={},
+            fingerprint=self.profile.fingerprint(),
+            machine=self.machine,
         )
-        try:
-            current = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            current = None
-        change = BaselineChange(
-            path=path,
-            added=sum(1 for key in pending if key not in old),
-            changed=sum(
-                1
-                for key, entry in pending.items()
-                if key in old and baselines.dumps_entry(old[key]) != baselines.dumps_entry(entry)
-            ),
-            removed=len(old) - len(kept),
-            written=text != current,
+        return recording.rewrite(
+            self.path(model),
+            previous if isinstance(previous, Baseline) else None,
+            recorded,
+            pending,
+            self._pending_epsilon.get(model) if self.profile.model(model).dp is not None else {},
+            {key.entry_key for key in producible if key.model == model},
+            self.calibration(model),
+            messages.recalibrate(self.profile.name),
         )
-        if change.written:
-            write_atomic(path, text)
-        return change
 
     # -- what the summary reports ---------------------------------------------
 

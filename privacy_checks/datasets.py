@@ -54,6 +54,10 @@ class DatasetError(RuntimeError):
     """A data source cannot be loaded or does not fit its profile; the message says what to do."""
 
 
+class DatasetRejected(DatasetError):
+    """The data was loaded, and refused: it does not fit its profile (shapes, labels, counts)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """Features (float32, one example per row, any example shape) and int64 labels."""
@@ -242,7 +246,7 @@ def _tfds(
         x_test, y_test = _split_arrays(test)
     except Exception as error:  # tf.data cannot batch examples of different shapes
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise DatasetError(
+        raise DatasetRejected(
             f"profile {profile.name!r}, dataset: tfds {name!r} could not be read as arrays "
             f"({type(error).__name__}: {first_line}); the suite needs numeric examples of one "
             "shape. Pad or encode them in a function of your own and use "
@@ -349,7 +353,7 @@ def _npz(path: Path, profile: Profile) -> Dataset:
             missing = [name for name in ARRAY_NAMES if name not in found]
             unknown = sorted(found - set(ARRAY_NAMES) - set(_OPTIONAL_NAMES))
             if missing or unknown:
-                raise DatasetError(
+                raise DatasetRejected(
                     f"{where} "
                     + (f"lacks {', '.join(missing)}" if missing else f"has unknown arrays {', '.join(unknown)}")
                     + f"; it needs {_expected_arrays()}, as {save} writes them"
@@ -358,7 +362,7 @@ def _npz(path: Path, profile: Profile) -> Dataset:
     except DatasetError:
         raise
     except Exception as error:  # not a zip, an object array (needs pickle), a damaged member
-        raise DatasetError(
+        raise DatasetRejected(
             f"{where} could not be read ({type(error).__name__}: {error}); save plain numeric "
             f"arrays (no Python objects, which would need pickle) with {save}"
         ) from None
@@ -394,12 +398,12 @@ def from_returned(returned: Any, where: str, source: str, profile: Profile) -> D
         unknown = sorted(str(k) for k in returned if k not in ARRAY_NAMES + _OPTIONAL_NAMES)
         if missing or unknown:
             what = f"lacks {', '.join(missing)}" if missing else f"has unknown keys {', '.join(unknown)}"
-            raise DatasetError(f"{where}: the mapping it returned {what}; {shape}")
+            raise DatasetRejected(f"{where}: the mapping it returned {what}; {shape}")
         arrays = dict(returned)
     elif isinstance(returned, Sequence) and not isinstance(returned, str) and len(returned) == 4:
         arrays = dict(zip(ARRAY_NAMES, returned))
     else:
-        raise DatasetError(f"{where}: it returned {_describe(returned)}; {shape}")
+        raise DatasetRejected(f"{where}: it returned {_describe(returned)}; {shape}")
     dataset = _from_arrays(arrays, where, profile)
     source = f"{source} ({len(dataset.y_members)} members / {len(dataset.y_non_members)} non-members)"
     return dataclasses.replace(dataset, source=source)
@@ -416,7 +420,7 @@ def _from_arrays(arrays: Mapping[str, Any], where: str, profile: Profile) -> Dat
     try:
         x_in, y_in, x_out, y_out = (np.asarray(arrays[name]) for name in ARRAY_NAMES)
     except Exception as error:  # ragged lists, tensors that will not convert
-        raise DatasetError(
+        raise DatasetRejected(
             f"{where}: the arrays could not be converted to NumPy ({type(error).__name__}: {error}); "
             "give arrays of one example shape (pad sequences to one length)"
         ) from None
@@ -426,7 +430,7 @@ def _from_arrays(arrays: Mapping[str, Any], where: str, profile: Profile) -> Dat
     else:
         names = np.asarray(names)
         if names.ndim != 1 or names.dtype.kind not in "US":
-            raise DatasetError(
+            raise DatasetRejected(
                 f"{where}: class_names must be a 1-D array of strings, got {names.dtype} of shape {names.shape}"
             )
         class_names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
@@ -470,8 +474,8 @@ def _members_error(profile: Profile, pool: int, labels: np.ndarray, error: Excep
     )
 
 
-def _error(profile: Profile, key: str, text: str) -> DatasetError:
-    return DatasetError(f"profile {profile.name!r}, {key}: {text}")
+def _error(profile: Profile, key: str, text: str) -> DatasetRejected:
+    return DatasetRejected(f"profile {profile.name!r}, {key}: {text}")
 
 
 def validate(dataset: Dataset, profile: Profile) -> None:

@@ -18,20 +18,59 @@ from privacy_checks.measurer import Measurer
 from privacy_checks.metrics import interval_sd
 from privacy_checks.profiles import ENTIRE_DATASET
 from privacy_checks.settings import CheckFailed, Settings
-from privacy_checks.verdicts import EPSILON, Case, CaseKey, GuaranteeCheck
+from privacy_checks.verdicts import ACCOUNTANT, EPSILON, Case, CaseKey, GuaranteeCheck
 
 
 def accountant_epsilon(measurer: Measurer, model: str, epoch: int) -> float:
-    """The DP model's epsilon after ``epoch`` epochs (its training must have run)."""
+    """The DP model's epsilon after ``epoch`` epochs: computed from the recipe and the member
+    count (the data set's; no training needed)."""
     profile = measurer.profile
     spec = profile.model(model)
     if spec.dp is None:
         raise ValueError(f"{model} is not trained with DP-SGD")
-    return accounting.epsilon(spec.dp, measurer.members(model, epoch), profile.batch_size, epoch)
+    return accounting.epsilon(spec.dp, measurer.member_count(), profile.batch_size, epoch)
+
+
+def accountant_epsilons(measurer: Measurer, model: str) -> dict[int, float]:
+    """The DP model's epsilon at every report epoch: what its baseline records."""
+    return {epoch: accountant_epsilon(measurer, model, epoch) for epoch in measurer.profile.report_epochs}
+
+
+def check_accountant(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
+    """The accountant's epsilon at one report epoch against its baseline's and the model's budget.
+
+    Exact, not statistical: a larger epsilon is a weaker guarantee (less noise, a larger
+    sampling rate, more steps), which fails like a leak and is accepted by re-recording;
+    above ``dp.max_epsilon`` it fails whatever the baseline says. The rise allowed,
+    :data:`accounting.EPSILON_RISE`, covers dp-accounting releases, not a weaker training.
+    """
+    dp = settings.profile.model(case.model).dp
+    epsilon = accountant_epsilon(measurer, case.model, case.epoch)
+    recorded = None if settings.update_baselines else book.expected_epsilon(
+        case.model, case.epoch, measurer.data_source
+    )
+    limits, details = [], []
+    if recorded is not None:
+        limits.append(recorded * (1 + accounting.EPSILON_RISE))
+        details.append(
+            f"its baseline's epsilon {recorded:.4f} + {accounting.EPSILON_RISE:.0%} "
+            "(dp-accounting releases differ in the third digit)"
+        )
+    if dp.max_epsilon is not None:
+        limits.append(dp.max_epsilon)
+        details.append(f"the budget dp.max_epsilon = {dp.max_epsilon:g}")
+    if not details:
+        details.append("recorded as the new baseline" if settings.update_baselines else "no baseline yet")
+    return GuaranteeCheck(
+        case.key, ACCOUNTANT, epsilon, min(limits, default=epsilon), " and ".join(details),
+        family=0, missing=recorded is None and not settings.update_baselines, budget=dp.max_epsilon,
+    )
 
 
 def check(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
     """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
+    if case.check == ACCOUNTANT:
+        return check_accountant(case, settings, measurer, book)
     profile = settings.profile
     spec = profile.model(case.model)
     record = measurer.record(case.key)

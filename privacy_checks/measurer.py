@@ -22,7 +22,7 @@ import numpy as np
 
 from privacy_checks import cache, references, tasks
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate, evaluate_references
-from privacy_checks.datasets import Dataset, LoadData, load
+from privacy_checks.datasets import Dataset, DatasetRejected, LoadData, load
 from privacy_checks.executors import Executor, InProcess, Timed, done
 from privacy_checks.profiles import REFERENCE_ATTACKS
 from privacy_checks.settings import CheckFailed, Settings
@@ -121,9 +121,10 @@ class Measurer:
         ]
 
     @staticmethod
-    def _remember(store: dict, key: Hashable, produce: Callable[[], T], failed: str) -> T:
+    def _remember(store: dict, key: Hashable, produce: Callable[[], T], failed: str | Callable[[Exception], str]) -> T:
         """``produce()`` once per key; its exception is remembered and raised as
-        :class:`CheckFailed` (``failed`` + the error) on every later call too."""
+        :class:`CheckFailed` (``failed``, or what it says of the error, + the error) on every
+        later call too."""
         if key not in store:
             try:
                 store[key] = produce()
@@ -133,11 +134,12 @@ class Measurer:
                 store[key] = error
         result = store[key]
         if isinstance(result, Exception):
-            raise CheckFailed(f"{failed}: {result}")
+            headline = failed(result) if callable(failed) else failed
+            raise CheckFailed(f"{headline}: {result}", headline=headline)
         return result
 
     def dataset(self) -> Dataset:
-        return self._remember(self._results, "dataset", self._load, "data set not available")
+        return self._remember(self._results, "dataset", self._load, _data_failure)
 
     def _load(self) -> Dataset:
         dataset = load(self.profile, data_dir=self.settings.data_dir, hook=self.hooks.load_data)
@@ -501,13 +503,27 @@ class Measurer:
         """How many members the model was trained on (its training must have run)."""
         return len(self.training(model).at(epoch).labels_members)
 
-    def with_seed(self, seed: int) -> "Measurer":
-        """A measurer of the same profile under another seed (same members), for calibration."""
+    def member_count(self) -> int:
+        """How many members every model trains on: from a training this run has, else the data set
+        (so that a DP model's epsilon is known without training it)."""
+        for run in self._trainings.values():
+            if isinstance(run, TrainingRun) and run.snapshots:
+                return len(run.snapshots[0].labels_members)
+        return len(self.dataset().y_members)
+
+    def with_seed(self, seed: int, models: Iterable[str] | None = None) -> "Measurer":
+        """A measurer of the same profile under another seed (same members), for calibration;
+        ``models``: only those are trained ahead (None: the plan's)."""
         settings = dataclasses.replace(
             self.settings, profile=self.profile.with_seed(seed), update_baselines=False, calibrate=0
         )
         other = Measurer(settings, self.versions, prefixed(self._progress, seed), self.executor, self.hooks)
-        other._planned = self._planned
+        planned = self._planned
+        if models is not None:
+            chosen = set(models)
+            every = {(m.name, e) for m in self.profile.models for e in self.profile.report_epochs}
+            planned = frozenset(k for k in (every if planned is None else planned) if k[0] in chosen)
+        other._planned = planned
         other._planned_references = self._planned_references
         # The same members, so the same references (:mod:`privacy_checks.references`): trained once.
         other._references = self._references
@@ -521,6 +537,11 @@ class Measurer:
     def data_source(self) -> str:
         """What the models were trained on (known from the data set or the cache)."""
         return self._source or self.profile.dataset
+
+
+def _data_failure(error: Exception) -> str:
+    """A data set that was loaded and refused is "rejected"; one that could not be loaded "not available"."""
+    return "data set rejected" if isinstance(error, DatasetRejected) else "data set not available"
 
 
 def prefixed(progress: Callable[[str], None] | None, seed: int) -> Callable[[str], None] | None:

@@ -22,6 +22,12 @@ def rerecord(profile: str | None = None) -> str:
     return f"pytest -m privacy{chosen} {UPDATE_FLAG}"
 
 
+def recalibrate(profile: str | None = None, seeds: int = 5) -> str:
+    """``pytest -m privacy [--privacy-profile NAME] --privacy-calibrate=5``: re-measures the seed spread."""
+    chosen = f" --privacy-profile {profile}" if profile else ""
+    return f"pytest -m privacy{chosen} --privacy-calibrate={seeds}"
+
+
 def _where(key: CaseKey) -> str:
     return f"{key.model} at epoch {key.epoch}, {key.attack} attack, slice {key.slice}"
 
@@ -62,6 +68,37 @@ def guarantee_failed(check: GuaranteeCheck) -> str:
         "DP-SGD that works lowers membership inference; check the DP training, or set "
         "--privacy-tolerance=auc=X if this epoch is known to be noise."
     )
+
+
+def accountant_failed(check: GuaranteeCheck, path: str, profile: str) -> str:
+    """A DP model whose accountant's epsilon rose above its baseline's or its budget, or has no baseline."""
+    where = f"{check.model} at epoch {check.epoch}"
+    if check.over_budget:
+        return (
+            f"privacy budget exceeded: {where}: the accountant's epsilon {check.obtained:.4f} is above "
+            f"the budget dp.max_epsilon = {check.budget:g}. Add noise (dp.noise_multiplier), train "
+            "fewer epochs or on larger batches relative to the members, or raise the budget in the "
+            "profile after review; an update of the baselines does not accept this."
+        )
+    if check.missing:
+        return (
+            f"no baseline for the accountant's epsilon of {where} in {path}. Record it with:\n"
+            f"  {rerecord(profile)}"
+        )
+    return (
+        f"weaker DP guarantee: {where}: the accountant's epsilon {check.obtained:.4f} is above "
+        f"{check.detail} = {check.limit:.4f} ({path}). A larger epsilon promises less privacy: less "
+        "noise, a larger clip relative to the noise, more steps or a larger sampling rate (batch "
+        "size / members). If this is intended, review it and accept it as the new baseline with:\n"
+        f"  {rerecord(profile)}"
+    )
+
+
+def told_before(headline: str, first_check: str) -> str:
+    """A failure already told in full by an earlier check, as one line that points to it."""
+    if len(headline) > 200:
+        headline = headline[:197].rstrip() + "..."
+    return f"{headline}: told in full by [{first_check}] and in the privacy summary"
 
 
 def unusable_baseline(path: str, problem: str) -> str:

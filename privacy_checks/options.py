@@ -83,7 +83,9 @@ def _count(value: str, least: int, what: str) -> int:
 
 
 def parse_calibrate(value: str) -> int:
-    return _count(value, 2, "calibration needs a number of seeds, at least 2 (5 or more is better)")
+    if value.strip() == "0":
+        return 0  # record without calibrating
+    return _count(value, 2, "calibration needs a number of seeds, at least 2 (5 or more is better), or 0 to record without")
 
 
 def parse_workers(value: str) -> int:
@@ -201,12 +203,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "privacy_calibrate",
         "record baselines (like --privacy-update-baselines) together with the seed-to-seed "
-        "spread of every metric over N seeds (the seed and the N-1 after it); tolerances are "
-        "then derived from it. Costs N trainings per model",
+        "spread of every metric over N seeds (the seed and the N-1 after it), re-measured for "
+        "every model; tolerances are then derived from it. Costs N trainings per model. "
+        "Without it an update calibrates only models with no calibrated baseline of their "
+        "current setup, over the profile's calibration_seeds (default 5); 0 records without",
         metavar="N",
         parse=parse_calibrate,
         ini=False,
-        default=0,
     ),
     Option(
         "privacy_workers",
@@ -341,7 +344,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         profile=profile,
         baselines_dir=path(config, "privacy_baselines_dir"),
         report_dir=path(config, "privacy_report_dir"),
-        update_baselines=get(config, "privacy_update_baselines") or calibrate >= 2,
+        update_baselines=get(config, "privacy_update_baselines") or calibrate is not None,
         data_dir=get(config, "privacy_data_dir") or None,
         # pytest's cache directory for this plugin, unless disabled (-p no:cacheprovider too)
         cache_dir=None if no_cache else config.cache.mkdir("privacy_checks"),

@@ -192,11 +192,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Plans the run from the selected items (after ``-k``/``-m``): nothing else is measured ahead."""
     run = session.config.stash.get(RUN_KEY, None)
     if run is not None:
-        run.plan(
+        cost = run.plan(
             item.callspec.params["privacy_case"]
             for item in session.items
             if "privacy_case" in getattr(getattr(item, "callspec", None), "params", {})
         )
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if cost and reporter is not None:
+            reporter.write_line(f"privacy: {cost}", yellow=True)
 
 
 @pytest.fixture(scope="session")
@@ -224,7 +227,7 @@ def privacy_check(
             pytest.fail(reason, pytrace=False)
         if case.check != BASELINE:
             if not result.passed:
-                pytest.fail(messages.guarantee_failed(result), pytrace=False)
+                pytest.fail(privacy_run.guarantee_message(result), pytrace=False)
             return result
         comparison = result
         if comparison is None:
@@ -241,7 +244,7 @@ def privacy_check(
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_KEY, None)
-    if run is None or not run.comparisons and not run.evaluations():
+    if run is None or not run.checked():
         return
     try:
         run.finish()
@@ -273,7 +276,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.comparisons and not run.evaluations():
+    if run is None or not run.checked():
         return
     terminalreporter.section(f"privacy summary (profile {run.profile.name})")
     for line in summary.lines(run):

@@ -86,6 +86,12 @@ class Profile:
     #: same recipe, on a random half of the population. The models are shared:
     #: attacks with fewer use the first ones.
     reference_models: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    #: Seeds a new baseline is recorded with (``--privacy-update-baselines``) when no
+    #: calibrated spread of the model's current setup exists: the profile's seed and
+    #: the next ones, each one more training of the model. Tolerances then come from
+    #: the measured spread instead of a guess. 0: record uncalibrated. Not part of the
+    #: fingerprint: it changes how strictly a check judges, not what is measured.
+    calibration_seeds: int = 5
 
     def __post_init__(self) -> None:
         # A plain, sorted dict whatever the caller gave (a frozen profile must not share a caller's dict).
@@ -97,6 +103,12 @@ class Profile:
                 f"unknown attacks {unknown}; choose from {sorted(ATTACKS) + list(REFERENCE_ATTACKS)}"
             )
         problems += reference_model_problems(self.attacks, self.reference_models)
+        if not (isinstance(self.calibration_seeds, int) and not isinstance(self.calibration_seeds, bool)
+                and (self.calibration_seeds == 0 or self.calibration_seeds >= 2)):
+            problems.append(
+                f"calibration_seeds must be 0 (record uncalibrated) or at least 2 (5 or more is better), "
+                f"got {self.calibration_seeds!r}: set calibration_seeds = 5"
+            )
         if not self.report_epochs or any(
             not 1 <= e <= self.epochs for e in self.report_epochs
         ):
@@ -183,7 +195,7 @@ class Profile:
     def fingerprint(self) -> dict[str, Any]:
         """The fields that determine the measured numbers (no name, text or tolerances)."""
         fields = dataclasses.asdict(self)
-        for key in ("name", "description", "tolerance", "class_tolerance"):
+        for key in ("name", "description", "tolerance", "class_tolerance", "calibration_seeds"):
             fields.pop(key)
         # Where an image folder or .npz file lies differs per machine; what it holds
         # is recorded with the baseline as its data source (and its content goes
@@ -311,6 +323,9 @@ CIFAR10 = Profile(
     seed=1234,
     tolerance=Tolerance(auc=0.02, attacker_advantage=0.04, tpr=0.02),
     class_tolerance=Tolerance(auc=0.04, attacker_advantage=0.06, tpr=0.05),
+    # Calibrating costs a full CIFAR-10 training per seed and model (hours for the
+    # codelab's 50 epochs): recorded uncalibrated unless --privacy-calibrate=N asks.
+    calibration_seeds=0,
 )
 
 CIFAR10_QUICK = dataclasses.replace(
@@ -340,6 +355,8 @@ SMOKE = dataclasses.replace(
     epochs=3,
     report_epochs=(1, 3),
     by_class=False,
+    # The plugin's own tests record it many times; the ones about calibration ask for it.
+    calibration_seeds=0,
 )
 
 #: The attacks of the audit profiles: the codelab's two, and the three reference-model attacks.

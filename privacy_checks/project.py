@@ -68,12 +68,15 @@ DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_ATTACKS: tuple[str, ...] = ("threshold", "logistic_regression")
 DEFAULT_TOLERANCE = Tolerance(auc=0.03, attacker_advantage=0.05, tpr=0.05)
 DEFAULT_CLASS_TOLERANCE = Tolerance(auc=0.10, attacker_advantage=0.15, tpr=0.25)
+#: A new baseline is recorded with its seed spread over this many seeds (0: uncalibrated).
+DEFAULT_CALIBRATION_SEEDS = 5
 PADDINGS: tuple[str, ...] = ("valid", "same")
 
 _PROFILE_KEYS: tuple[str, ...] = (
     "description", "dataset", "num_classes", "input_shape", "members", "epochs", "report_epochs",
     "batch_size", "learning_rate", "padding", "attacks", "by_class", "seed", "fprs", "tolerance",
     "class_tolerance", "intra_op_threads", "inter_op_threads", "models", "reference_models",
+    "calibration_seeds",
 )
 _PROFILE_REQUIRED: tuple[str, ...] = ("dataset", "num_classes", "input_shape", "epochs", "models")
 _MODEL_KEYS: tuple[str, ...] = (
@@ -160,6 +163,15 @@ def _numbers(value: Any, key: str) -> tuple[float, ...]:
     if not (isinstance(value, list) and value and all(_is_number(v) for v in value)):
         raise _Bad(f"{key} must be a list of numbers, got {show(value)}")
     return tuple(float(v) for v in value)
+
+
+def _calibration_seeds(value: Any, key: str) -> int:
+    if not (_is_int(value) and (value == 0 or value >= 2)):
+        raise _Bad(
+            f"{key} must be 0 (record baselines uncalibrated) or a number of seeds of at least 2, "
+            f"got {show(value)}: set {key} = 5 (the default), or 0 to opt out"
+        )
+    return value
 
 
 def _seed(value: Any, key: str) -> int:
@@ -267,6 +279,7 @@ def _dp(value: Any, key: str) -> DPSGD:
         noise_multiplier=fields.get("noise_multiplier", _number),
         learning_rate=fields.get("learning_rate", _number),
         delta=fields.get("delta", _number, DEFAULT_DELTA),
+        max_epsilon=fields.get("max_epsilon", _positive_number),
     )
 
 
@@ -367,6 +380,7 @@ def profile_from_table(name: str, table: Mapping[str, Any], *, path: Path) -> Pr
             ),
             intra_op_threads=fields.get("intra_op_threads", _positive_int, DEFAULT_THREADS),
             inter_op_threads=fields.get("inter_op_threads", _positive_int, DEFAULT_THREADS),
+            calibration_seeds=fields.get("calibration_seeds", _calibration_seeds, DEFAULT_CALIBRATION_SEEDS),
         )
     except _Bad as error:
         raise ProfileError(f"{prefix}: {error}") from None

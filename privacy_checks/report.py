@@ -71,7 +71,9 @@ def results_document(measured: Measured) -> dict:
             "test_loss": _round(snapshot.test_loss),
         }
         if spec.dp is not None:
-            model["dp"] = dataclasses.asdict(spec.dp)
+            model["dp"] = spec.dp.accounted()
+            if spec.dp.max_epsilon is not None:
+                model["dp"]["max_epsilon"] = spec.dp.max_epsilon
             epoch["epsilon"] = _round(
                 accounting.epsilon(
                     spec.dp, len(snapshot.labels_members), profile.batch_size, snapshot.epoch

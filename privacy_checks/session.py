@@ -16,20 +16,22 @@ Baseline writes are queued and done once, at the end (:meth:`PrivacyRun.finish`)
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from privacy_checks import guarantees
+from privacy_checks import calibration, guarantees, messages
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
 from privacy_checks.book import BaselineBook, BaselineChange
 from privacy_checks.calibration import Calibration
+from privacy_checks.files import display_path
 from privacy_checks.executors import Executor
 from privacy_checks.executors import executor as local_executor
 from privacy_checks.measurer import Measurer, UserHooks
 from privacy_checks.settings import CheckFailed, Settings, versions
 from privacy_checks.training import TrainingRun
-from privacy_checks.verdicts import BASELINE, Case, CaseKey, Comparison, GuaranteeCheck, cases, compare
+from privacy_checks.verdicts import ACCOUNTANT, BASELINE, Case, CaseKey, Comparison, GuaranteeCheck, cases, compare
 
 __all__ = ["BASELINE", "Case", "CheckFailed", "PrivacyRun", "Settings", "cases"]
 
@@ -54,6 +56,12 @@ class PrivacyRun:
         self.calibration = Calibration(settings, self.measurer)
         self.comparisons: dict[CaseKey, Comparison] = {}
         self.guarantees: dict[tuple[CaseKey, str], GuaranteeCheck] = {}
+        #: Checks that could not be measured, by (key, check): the whole error behind each.
+        self.unmeasured: dict[tuple[CaseKey, str], str] = {}
+        #: Baseline checks whose slice the attack could not run (too few examples): skipped.
+        self.skipped: set[CaseKey] = set()
+        #: Each error told in full so far, and the check that told it.
+        self._told: dict[str, str] = {}
         self.report_files: list[Path] = []
         self.report_error: str | None = None
 
@@ -62,42 +70,85 @@ class PrivacyRun:
     def check(self, case: Case) -> Comparison | None:
         """Measures ``case`` and compares it; queues the new values in update mode.
 
-        Returns None when TF Privacy produced no result for the slice (too few
+        Returns None when the attack produced no result for the slice (too few
         examples); raises :class:`CheckFailed` when no verdict is possible.
         """
-        record = self.record(case)
-        if record is None:
-            return None
-        obtained = {name: record.metric(name) for name in self.profile.metrics}
-        expected = self.book.expected(case, self.data_source)
-        comparison = compare(
-            case.key, obtained, expected, self.book.tolerances(case, record, expected), record.intervals
-        )
-        self.comparisons[case.key] = comparison
-        if self.settings.update_baselines:
-            spread = (
-                self.calibration.spread(case.key, obtained)
-                if self.settings.calibrate >= 2
-                else self.book.recorded_spread(case, obtained)
+        with self._outcome(case):
+            record = self.record(case)
+            if record is None:
+                self.skipped.add(case.key)
+                return None
+            obtained = {name: record.metric(name) for name in self.profile.metrics}
+            expected = self.book.expected(case, self.data_source)
+            comparison = compare(
+                case.key, obtained, expected, self.book.tolerances(case, record, expected), record.intervals
             )
-            self.book.queue(case, obtained, spread)
-        return comparison
+            if self.settings.update_baselines:
+                self._queue(case, obtained)
+            self.comparisons[case.key] = comparison
+            return comparison
 
-    def plan(self, selected: Iterable[Case]) -> None:
-        """Tells the run which checks were selected: only their models and epochs are measured ahead."""
+    def _queue(self, case: Case, obtained: dict[str, float]) -> None:
+        """The new values of ``case`` and their spread (measured, kept or none), and a DP model's epsilon."""
+        plan = self.book.calibration(case.model)
+        if plan.measured:
+            models = [m.name for m in self.profile.models if self.book.calibration(m.name).measured]
+            spread = self.calibration.spread(case.key, obtained, models)
+        else:
+            spread = self.book.recorded_spread(case, obtained)
+        self.book.queue(case, obtained, spread)
+        if self.profile.model(case.model).dp is not None:
+            self.book.queue_epsilon(case.model, guarantees.accountant_epsilons(self.measurer, case.model))
+
+    def plan(self, selected: Iterable[Case]) -> str | None:
+        """Tells the run which checks were selected: only their models and epochs are measured ahead.
+
+        Returns what an update will calibrate and what it costs (said before it starts), if anything.
+        """
+        selected = list(selected)
         self.measurer.plan(case.key for case in selected)
+        if not self.settings.update_baselines:
+            return None
+        return calibration.cost(self.book.calibration(model) for model in dict.fromkeys(c.model for c in selected))
 
     def check_guarantee(self, case: Case) -> GuaranteeCheck:
         """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
-        result = guarantees.check(case, self.settings, self.measurer, self.book)
-        self.guarantees[(case.key, case.check)] = result
-        return result
+        with self._outcome(case):
+            result = guarantees.check(case, self.settings, self.measurer, self.book)
+            if case.check == ACCOUNTANT and self.settings.update_baselines:
+                self.book.queue_epsilon(case.model, guarantees.accountant_epsilons(self.measurer, case.model))
+            self.guarantees[(case.key, case.check)] = result
+            return result
+
+    @contextlib.contextmanager
+    def _outcome(self, case: Case) -> Iterator[None]:
+        """Remembers a check that could not be measured, and tells each error in full once:
+        later checks failing for the same reason get a one-line reference to it."""
+        try:
+            yield
+        except CheckFailed as error:
+            self.unmeasured[(case.key, case.check)] = error.root
+            if error.root in self._told:
+                told = messages.told_before(error.headline, self._told[error.root])
+                raise CheckFailed(told, root=error.root, headline=error.headline) from None
+            self._told[error.root] = case.id
+            raise
+
+    def guarantee_message(self, check: GuaranteeCheck) -> str:
+        """Why a guarantee check failed, with the command that accepts it where re-recording may."""
+        if check.check == ACCOUNTANT:
+            return messages.accountant_failed(check, display_path(self.baseline_path(check.model)), self.profile.name)
+        return messages.guarantee_failed(check)
 
     def finish(self) -> list[BaselineChange]:
         """Writes the queued baseline updates, one atomic write per changed file."""
         return self.book.finish(self.data_source)
 
     # -- what was measured ----------------------------------------------------
+
+    def checked(self) -> bool:
+        """Whether any check ran this session (measured or not): then there is a summary to give."""
+        return bool(self.comparisons or self.guarantees or self.unmeasured or self.skipped or self.evaluations())
 
     def training(self, model: str) -> TrainingRun:
         return self.measurer.training(model)

@@ -190,6 +190,10 @@ class DPSGD:
     learning_rate: float
     #: Below 1 / members: the chance that the guarantee fails outright.
     delta: float = DEFAULT_DELTA
+    #: The team's privacy budget: the accountant's epsilon at a report epoch above it
+    #: fails that epoch's check, and no re-recording accepts it. None: no budget.
+    #: Not part of the fingerprint (it judges, it does not change what is measured).
+    max_epsilon: float | None = None
 
     def problems(self) -> list[str]:
         found = []
@@ -201,7 +205,15 @@ class DPSGD:
             found.append(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0 < self.delta < 1:
             found.append(f"delta must lie in (0, 1), got {self.delta}")
+        if self.max_epsilon is not None and not self.max_epsilon > 0:
+            found.append(f"max_epsilon must be > 0 (or left out for no budget), got {self.max_epsilon}")
         return found
+
+    def accounted(self) -> dict[str, float]:
+        """The fields that decide what is trained and accounted (the fingerprint's part): no budget."""
+        fields = dataclasses.asdict(self)
+        fields.pop("max_epsilon")
+        return fields
 
 
 #: What a model's last layer gives: logits (the codelab's) or softmax probabilities.
@@ -310,7 +322,7 @@ class ModelSpec:
     def fingerprint(self) -> dict[str, Any]:
         """The fields that change the numbers, as JSON; fields added later are left out while unset."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        fields["dp"] = None if self.dp is None else dataclasses.asdict(self.dp)
+        fields["dp"] = None if self.dp is None else self.dp.accounted()
         fields["builder"] = self.builder_name
         fields["params"] = dict(self.params) if self.params else None
         if self.outputs == "logits":

@@ -11,15 +11,16 @@ second look (versions, machine types, setups, report errors).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from typing import Mapping
 
-from privacy_checks import messages
+from privacy_checks import accounting, messages
 from privacy_checks.files import display_path
-from privacy_checks.session import PrivacyRun
+from privacy_checks.session import CheckFailed, PrivacyRun
 from privacy_checks.measured import most_vulnerable
 from privacy_checks.profiles import ENTIRE_DATASET
 from privacy_checks.tolerances import POWER
-from privacy_checks.verdicts import CaseKey, Comparison, Status, counts as verdict_counts
+from privacy_checks.verdicts import BASELINE, CaseKey, Comparison, Status, counts as verdict_counts
 
 #: Items listed per kind before "... N more".
 MAX_LISTED = 10
@@ -40,14 +41,14 @@ def lines(run: PrivacyRun) -> list[Line]:
     def write(text: str, **markup: bool) -> None:
         found.append(Line(text, markup))
 
-    counts = verdict_counts(run.comparisons.values())
     stale, not_run = run.unused_entries()
+    for line, markup in outcome_lines(run):
+        write(line, **markup)
     write(
-        f"{counts[Status.PASSED]} passed, {counts[Status.REGRESSED]} regressed, "
-        f"{counts[Status.IMPROVED]} improved, {counts[Status.MISSING]} new (no baseline), "
-        f"{len(stale)} unused baseline entries"
-        + (f", {len(not_run)} not checked this session" if not_run else "")
+        f"{len(stale)} unused baseline entries" + (f", {len(not_run)} not checked this session" if not_run else "")
     )
+    for root, count in unmeasured_errors(run).items():
+        write(f"could not be measured ({count} checks): {root}", red=True)
     improved = [c for c in run.comparisons.values() if c.status is Status.IMPROVED]
     if improved:
         write("improved beyond tolerance (consider tightening the baseline):")
@@ -83,13 +84,13 @@ def lines(run: PrivacyRun) -> list[Line]:
         )
     for line in detectable_lines(run.comparisons):
         write(line)
-    for line in dp_lines(run):
-        write(line)
+    found.extend(dp_lines(run))
     for change in run.changes:
         verb = "wrote" if change.written else "unchanged"
         write(
             f"baseline {verb}: {display_path(change.path)} "
-            f"({change.added} added, {change.changed} changed, {change.removed} removed)"
+            f"({change.added} added, {change.changed} changed, {change.removed} removed; {change.calibration})",
+            **({"yellow": True} if change.calibration_dropped else {}),
         )
     hits = ", ".join(f"{count} {what}" for what, count in run.cache_hits.items() if count)
     if hits:
@@ -111,6 +112,48 @@ def lines(run: PrivacyRun) -> list[Line]:
         names = ", ".join(path.name for path in run.report_files)
         write(f"privacy report: {display_path(run.settings.report_dir)}/ ({names})")
     return found
+
+
+def outcome_lines(run: PrivacyRun) -> list[tuple[str, dict[str, bool]]]:
+    """Every check's outcome, counted so that the failures add up to pytest's own count.
+
+    Baseline checks: passed, regressed, improved, new (no baseline), could not be
+    measured, skipped (the attack ran on no example of the slice). Guarantee checks
+    of DP models: passed, failed, could not be measured. In an update every measured
+    check passes (it is recorded); the counts against the old baselines follow.
+    """
+    counts = verdict_counts(run.comparisons.values())
+    unmeasured = Counter(check == BASELINE for _, check in run.unmeasured)
+    baseline_unmeasured, guarantee_unmeasured = unmeasured[True], unmeasured[False]
+    measured = sum(counts.values())
+    total = measured + baseline_unmeasured + len(run.skipped)
+    failed = baseline_unmeasured + (0 if run.settings.update_baselines else counts[Status.REGRESSED] + counts[Status.MISSING])
+    versus = (
+        f"{counts[Status.PASSED]} passed, {counts[Status.REGRESSED]} regressed, {counts[Status.IMPROVED]} improved, "
+        f"{counts[Status.MISSING]} new (no baseline)"
+    )
+    head = (
+        f"{total} baseline checks: {measured} recorded (against the old baselines: {versus})"
+        if run.settings.update_baselines else f"{total} baseline checks: {versus}"
+    )
+    found = [(
+        head + f", {baseline_unmeasured} could not be measured"
+        + (f", {len(run.skipped)} skipped (the attack ran on no example of the slice)" if run.skipped else ""),
+        {"red": True} if failed else {},
+    )]
+    if run.guarantees or guarantee_unmeasured:
+        broken = sum(1 for check in run.guarantees.values() if not check.passed)
+        found.append((
+            f"{len(run.guarantees) + guarantee_unmeasured} DP guarantee checks: "
+            f"{len(run.guarantees) - broken} passed, {broken} failed, {guarantee_unmeasured} could not be measured",
+            {"red": True} if broken or guarantee_unmeasured else {},
+        ))
+    return found
+
+
+def unmeasured_errors(run: PrivacyRun) -> dict[str, int]:
+    """Each error that left checks without a verdict, whole, and how many checks it cost."""
+    return dict(Counter(run.unmeasured.values()).most_common())
 
 
 def detectable_lines(comparisons: Mapping[CaseKey, Comparison], metric: str = "auc") -> list[str]:
@@ -158,9 +201,10 @@ def detectable_lines(comparisons: Mapping[CaseKey, Comparison], metric: str = "a
     return found
 
 
-def dp_lines(run: PrivacyRun) -> list[str]:
-    """Per DP model: its epsilon at the last epoch measured, the largest measured bound, verdicts."""
-    lines = []
+def dp_lines(run: PrivacyRun) -> list[Line]:
+    """Per DP model: its epsilon at the last epoch measured (with its baseline's and the budget),
+    the largest measured bound, the verdicts, and a note where epsilon is too large to mean much."""
+    found = []
     for spec in run.profile.dp_models:
         checks = [c for c in run.guarantees.values() if c.model == spec.name]
         bounds = [
@@ -172,9 +216,19 @@ def dp_lines(run: PrivacyRun) -> list[str]:
         if not checks and not bounds:
             continue
         line = f"{spec.name} (DP-SGD, noise {spec.dp.noise_multiplier:g}, clip {spec.dp.l2_norm_clip:g})"
+        epsilon = None
+        last = max([c.epoch for c in checks] + [r.epoch for r in bounds])
+        try:
+            epsilon = run.accountant_epsilon(spec.name, last)
+        except CheckFailed:  # no data: the checks say why
+            pass
+        if epsilon is not None:
+            line += f": epsilon {epsilon:.2f} at epoch {last} (delta {spec.dp.delta:g}"
+            recorded = getattr(run.loaded_baselines().get(spec.name), "epsilon", {}).get(last)
+            line += (f"; baseline {recorded:.2f}" if recorded is not None else "") + (
+                f"; budget {spec.dp.max_epsilon:g}" if spec.dp.max_epsilon is not None else ""
+            ) + ")"
         if bounds:
-            last = max(record.epoch for record in bounds)
-            line += f": epsilon {run.accountant_epsilon(spec.name, last):.2f} at epoch {last} (delta {spec.dp.delta:g})"
             best = max(bounds, key=lambda record: record.epsilon_lower_bound)
             line += (
                 f"; largest measured lower bound {best.epsilon_lower_bound:.2f} "
@@ -182,5 +236,13 @@ def dp_lines(run: PrivacyRun) -> list[str]:
             )
         failed = sum(1 for c in checks if not c.passed)
         line += f"; {len(checks) - failed} guarantee checks passed, {failed} failed"
-        lines.append(line)
-    return lines
+        found.append(Line(line))
+        if epsilon is not None and epsilon > accounting.MEANINGFUL_EPSILON:
+            found.append(Line(
+                f"  {spec.name}: epsilon {epsilon:.1f} is above {accounting.MEANINGFUL_EPSILON:g}, where "
+                "\"How to DP-fy ML\" (Ponomareva et al. 2023) places guarantees too weak to mean much: "
+                "what protects the members is what the attacks measure, not the epsilon. Add noise or "
+                "train fewer steps for a meaningful one (and set dp.max_epsilon to hold it)",
+                {"yellow": True},
+            ))
+    return found

@@ -26,8 +26,15 @@ from typing import Iterable, Mapping
 from privacy_checks.profiles import ENTIRE_DATASET, Profile
 
 
-#: What a check compares: the baseline, or one of a DP model's two guarantees.
+#: What a check compares: the baseline, one of a DP model's two guarantees, or a DP
+#: model's accountant epsilon against its baseline's and its budget.
 BASELINE, EPSILON, VS_NON_PRIVATE = "baseline", "epsilon_bound", "auc_vs_non_private"
+ACCOUNTANT = "accountant_epsilon"
+#: The guarantee checks that are statistical tests and share the run's error budget
+#: (the accountant's epsilon is computed, not measured: it errs never).
+STATISTICAL_GUARANTEES = (EPSILON, VS_NON_PRIVATE)
+#: The ``attack`` of an accountant check's key: no attack, the accountant.
+ACCOUNTANT_KEY = "accountant"
 
 #: How a check's detectable rise was derived: from the calibrated noise
 #: (``tolerance + z_0.8 * sqrt(2) * sigma``), or, with no noise estimate, the
@@ -240,10 +247,18 @@ class GuaranteeCheck:
     #: The attack tells members from non-members no better than chance on both models:
     #: a comparison of noise, which passes whatever the two AUCs are.
     at_chance: bool = False
+    #: An accountant check whose baseline records no epsilon: fails like a missing entry.
+    missing: bool = False
+    #: An accountant check's budget (``dp.max_epsilon``), when the profile sets one.
+    budget: float | None = None
 
     @property
     def passed(self) -> bool:
-        return self.at_chance or self.obtained <= self.limit
+        return not self.missing and (self.at_chance or self.obtained <= self.limit)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget is not None and self.obtained > self.budget
 
     @property
     def model(self) -> str:
@@ -266,7 +281,9 @@ class Case:
     A DP model also gets, per report epoch and attack on the entire dataset,
     ``epsilon_bound`` (the measured epsilon lower bound must not exceed the
     accountant's epsilon) and ``auc_vs_non_private`` (its AUC must not exceed
-    the non-private model's); those need no baseline.
+    the non-private model's), which need no baseline; and per report epoch
+    ``accountant_epsilon``: the accountant's epsilon must not rise above its
+    baseline's, nor above the model's ``dp.max_epsilon``.
     """
 
     model: str
@@ -283,6 +300,8 @@ class Case:
 
     @property
     def id(self) -> str:
+        if self.check == ACCOUNTANT:
+            return f"{self.model}-epoch{self.epoch}-{ACCOUNTANT}"
         suffix = self.slice if self.check == BASELINE else self.check
         return f"{self.model}-epoch{self.epoch}-{self.attack}-{suffix}"
 
@@ -308,6 +327,9 @@ def cases(profile: Profile) -> list[Case]:
                 for epoch in profile.report_epochs
                 for attack in profile.attacks
                 for check in checks
+            ]
+            found += [
+                Case(model.name, epoch, ACCOUNTANT_KEY, ENTIRE_DATASET, ACCOUNTANT) for epoch in profile.report_epochs
             ]
     return found
 
