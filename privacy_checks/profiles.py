@@ -43,7 +43,7 @@ __all__ = [
     "DP_2_LAYERS", "PROFILES", "DEFAULT_PROFILE", "register_profile", "get_profile",
     "Origin", "origin_of", "unregister_profile", "set_project_file",
     "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name", "is_path_source",
-    "REFERENCE_ATTACKS", "DIGITS_STRONG", "CIFAR10_QUICK_STRONG",
+    "REFERENCE_ATTACKS", "DIGITS_STRONG", "CIFAR10_QUICK_STRONG", "is_built_in",
 ]
 
 
@@ -376,6 +376,11 @@ DEFAULT_PROFILE = DIGITS.name
 
 
 _BUILT_IN = frozenset(PROFILES)
+
+
+def is_built_in(name: str) -> bool:
+    """Whether ``name`` is one of the profiles that ship with the plugin."""
+    return name in _BUILT_IN
 
 
 @dataclasses.dataclass(frozen=True)

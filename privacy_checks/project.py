@@ -82,6 +82,8 @@ _MODEL_KEYS: tuple[str, ...] = (
 )
 #: Keys that describe the built-in codelab CNN, meaningless next to a builder.
 _CODELAB_KEYS: tuple[str, ...] = ("num_conv", "activation", "filters", "dense_units")
+#: The keys of [tool.privacy_checks] itself.
+_PLUGIN_KEYS: tuple[str, ...] = ("profiles",)
 _DP_KEYS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(DPSGD))
 _TOLERANCE_KEYS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Tolerance))
 
@@ -224,6 +226,15 @@ def _did_you_mean(key: str, known: Iterable[str], at: str) -> str:
     return f" (did you mean '{at}{close[0]}'?)" if close else f"; choose from {', '.join(known)}"
 
 
+def _unknown_key(key: str, known: Iterable[str], at: str) -> str:
+    """The sentence for a key no table of this kind has: the nearest known key, or all of them."""
+    known = list(known)
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f"unknown key '{at}{key}' (did you mean '{at}{close[0]}'?): rename it to '{at}{close[0]}', or remove it."
+    return f"unknown key '{at}{key}': rename it to one of {', '.join(known)}, or remove it."
+
+
 class _Fields:
     """One table's keys, read one by one; unknown and missing keys are found first."""
 
@@ -232,7 +243,7 @@ class _Fields:
         self.at = at  #: the table's place in key names: ``""``, ``"models[0]."``, ``"tolerance."``
         for key in table:
             if key not in known:
-                raise _Bad(f"unknown key '{at}{key}'{_did_you_mean(key, known, at)}")
+                raise _Bad(_unknown_key(key, known, at))
         missing = [f"'{at}{key}'" for key in required if key not in table]
         if missing:
             raise _Bad(f"missing required key{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
@@ -394,11 +405,21 @@ def read_pyproject(path: Path) -> tuple[Declared, ...]:
         raise ProfileError(f"{shown}: cannot be read: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ProfileError(f"{shown}: not valid TOML: {error}") from None
-    section: Any = data.get("tool", {})
-    for part in ("privacy_checks", "profiles"):
-        section = section.get(part) if isinstance(section, dict) else None
-        if section is None:
-            return ()
+    tool: Any = data.get("tool", {})
+    plugin = tool.get("privacy_checks") if isinstance(tool, dict) else None
+    if plugin is None:
+        return ()
+    if not isinstance(plugin, dict):
+        raise ProfileError(
+            f"{shown}: [tool.privacy_checks] must be a table, got {show(plugin)}: "
+            f"declare profiles as [{TABLE}.NAME] tables."
+        )
+    for key in plugin:  # a misspelt table must not leave the run on a built-in profile
+        if key not in _PLUGIN_KEYS:
+            raise ProfileError(f"{shown}: {_unknown_key(key, _PLUGIN_KEYS, 'tool.privacy_checks.')}")
+    section = plugin.get("profiles")
+    if section is None:
+        return ()
     if not isinstance(section, dict):
         raise ProfileError(f"{shown}: [{TABLE}] must be a table of profiles, got {show(section)}")
     file = os.path.abspath(path)
@@ -484,6 +505,11 @@ class RunProfiles:
             except ValueError as error:
                 raise ProfileError(str(error)) from None
             self._registered.append(item.profile)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the profiles this run declared, in the order declared."""
+        return tuple(profile.name for profile in self._registered)
 
     def forget(self) -> None:
         """Unregisters what :meth:`register` registered; :func:`get_profile` forgets the pyproject."""

@@ -180,8 +180,8 @@ def rename(table: dict, key: str, new: str) -> dict:
 @pytest.mark.parametrize(
     "table, message",
     [
-        (rename(MINIMAL, "epochs", "epoch"), "unknown key 'epoch' (did you mean 'epochs'?)"),
-        ({**MINIMAL, "colour": "red"}, "unknown key 'colour'; choose from description, dataset, "),
+        (rename(MINIMAL, "epochs", "epoch"), "unknown key 'epoch' (did you mean 'epochs'?): rename it to 'epochs', or remove it."),
+        ({**MINIMAL, "colour": "red"}, "unknown key 'colour': rename it to one of description, dataset, "),
         (set_key(MINIMAL, "epochs", ...), "missing required key 'epochs'"),
         ({"models": MINIMAL["models"]}, "missing required keys 'dataset', 'num_classes', 'input_shape', 'epochs'"),
         ({**MINIMAL, "input_shape": "13"}, 'input_shape must be a list of positive integers, got "13"'),
@@ -290,7 +290,6 @@ def test_declared_data_sources_do_not_depend_on_the_working_directory(here, monk
     [
         ("", 0),
         ("[tool.black]\nline-length = 100\n", 0),
-        ("[tool.privacy_checks]\nsomething_else = 1\n", 0),
         (FULL, 1),
         (FULL + FULL.replace(".wine", ".wine2").replace("data/wine", "data/wine2"), 2),
     ],
@@ -304,6 +303,13 @@ def test_a_pyproject_declares_profiles_only_in_its_table(here, text, found):
     [
         ("[tool.privacy_checks\n", "pyproject.toml: not valid TOML: "),
         ("[tool.privacy_checks]\nprofiles = 1\n", "pyproject.toml: [tool.privacy_checks.profiles] must be a table of profiles, got 1"),
+        # A misspelt table would otherwise leave the run on a built-in profile:
+        ("[tool.privacy_checks.profile.wine]\ndataset = \"digits\"\n",
+         "pyproject.toml: unknown key 'tool.privacy_checks.profile' (did you mean 'tool.privacy_checks.profiles'?): "
+         "rename it to 'tool.privacy_checks.profiles', or remove it."),
+        ("[tool.privacy_checks]\nsomething_else = 1\n",
+         "pyproject.toml: unknown key 'tool.privacy_checks.something_else': rename it to one of profiles, or remove it."),
+        ("[tool]\nprivacy_checks = 1\n", "pyproject.toml: [tool.privacy_checks] must be a table, got 1: "),
         ("[tool.privacy_checks.profiles]\nwine = \"digits\"\n",
          'pyproject.toml [tool.privacy_checks.profiles.wine]: tool.privacy_checks.profiles.wine must be a table ({key = value, ...}), got "digits"'),
     ],
