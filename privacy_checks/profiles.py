@@ -103,6 +103,14 @@ class Profile:
             problems.append(f"report_epochs {self.report_epochs} must lie in 1..{self.epochs}")
         if list(self.report_epochs) != sorted(set(self.report_epochs)):
             problems.append("report_epochs must be strictly increasing")
+        elif self.report_epochs and max(self.report_epochs) < self.epochs:
+            # The model training produces is the one that ships: it must be measured.
+            reports = list(self.report_epochs)
+            problems.append(
+                f"report_epochs {reports} end before the last epoch {self.epochs}: the model training "
+                f"produces would never be attacked. Add {self.epochs} to report_epochs "
+                f"(report_epochs = {reports + [self.epochs]}) or set epochs = {reports[-1]}."
+            )
         try:
             check_dataset(self.dataset)
         except ValueError as error:

@@ -223,6 +223,7 @@ def rename(table: dict, key: str, new: str) -> dict:
         (set_key(MINIMAL, "models[1].dp.learning_rate", ...), "missing required key 'models[1].dp.learning_rate'"),
         # The profile's own checks, with the file and table in front:
         ({**MINIMAL, "report_epochs": [10, 90]}, "report_epochs (10, 90) must lie in 1..60"),
+        ({**MINIMAL, "report_epochs": [10, 30]}, "report_epochs [10, 30] end before the last epoch 60: "),
         ({**MINIMAL, "members": 110}, "model dp trains with DP-SGD: members (110) must be a multiple of batch_size (50)"),
         (set_key(MINIMAL, "models[1].dp.noise_multiplier", 0), "model dp: noise_multiplier must be > 0"),
         ({**MINIMAL, "dataset": "mnist"}, "unknown dataset 'mnist'"),
@@ -409,8 +410,8 @@ def test_python_registration_keeps_its_rules(registry):
     assert profiles.origin_of("mine") == Origin(f"{display_path(__file__)}:{line}", __file__)
     profiles.register_profile(mine)  # a conftest imported twice
     with pytest.raises(ValueError, match="pass replace=True"):
-        profiles.register_profile(dataclasses.replace(mine, epochs=4))
-    profiles.register_profile(dataclasses.replace(mine, epochs=4), replace=True, origin="somewhere.py:1")
+        profiles.register_profile(dataclasses.replace(mine, epochs=4, report_epochs=(1, 4)))
+    profiles.register_profile(dataclasses.replace(mine, epochs=4, report_epochs=(1, 4)), replace=True, origin="somewhere.py:1")
     assert str(profiles.origin_of("mine")) == "somewhere.py:1"
 
 
