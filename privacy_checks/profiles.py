@@ -26,6 +26,7 @@ import os
 import re
 from typing import Any, Mapping
 
+from privacy_checks import batching
 from privacy_checks.files import display_path
 from privacy_checks.metrics import check_fprs, tpr_metric
 from privacy_checks.specs import (  # re-exported: the vocabulary users import from here
@@ -142,7 +143,8 @@ class Profile:
                 found.append(
                     f"model {model.name} trains with DP-SGD: members ({self.members}) must be "
                     f"a multiple of batch_size ({self.batch_size}), or the last batch "
-                    "cannot be split into one microbatch per example"
+                    f"cannot be split into one microbatch per example: "
+                    f"{batching.fixes(self.members, self.batch_size)}."
                 )
         if model.compare_to is not None:
             if model.dp is None:

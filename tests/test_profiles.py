@@ -189,7 +189,8 @@ def test_replace_redefines_a_projects_profile_but_never_a_built_in():
 @pytest.mark.parametrize(
     "change, problem",
     [
-        ({"members": 210}, "members (210) must be a multiple of batch_size (50)"),
+        ({"members": 210}, "members (210) must be a multiple of batch_size (50), or the last batch cannot be "
+                           "split into one microbatch per example: set members = 200 or 250, or batch_size = 42, 35 or 30."),
         ({"models": (dataclasses.replace(DP_2_LAYERS, compare_to="4_layers"),)}, "compare_to '4_layers' is not another model"),
         ({"models": (ModelSpec("a", "A", 2, compare_to="a"),)}, "compare_to is for DP models"),
         (
@@ -229,3 +230,18 @@ def test_projects_register_their_own_profiles(monkeypatch):
 def test_names_from_profiles_are_validated(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(SMOKE, **change)
+
+
+@pytest.mark.parametrize(
+    "members, batch_size, pool, fixes",
+    [
+        (90, 50, 90, "set members = 50, or batch_size = 45, 30 or 18"),
+        (110, 50, None, "set members = 100 or 150, or batch_size = 22, 11 or 10"),
+        (30, 50, 30, "set batch_size = 30, 15 or 10"),  # no whole batch of 50 in the pool
+        (97, 50, 97, "set members = 50, or batch_size = 1"),  # a prime: one example per batch, or fewer members
+    ],
+)
+def test_dp_batch_fixes_name_counts_that_fill_whole_batches(members, batch_size, pool, fixes):
+    from privacy_checks import batching
+
+    assert batching.fixes(members, batch_size, pool) == fixes
