@@ -281,15 +281,18 @@ def _image_folder(root: Path, profile: Profile) -> Dataset:
 
     for split in ("train", "test"):
         if not (root / split).is_dir():
-            raise DatasetError(
-                f"image folder {root}: missing {root / split}; expected "
-                "<dir>/train/<class>/<image> and <dir>/test/<class>/<image>"
+            raise _error(
+                profile, "dataset", f"image folder {root}: missing {root / split}: put the members in "
+                "<dir>/train/<class>/<image> and the non-members in <dir>/test/<class>/<image>.",
             )
     try:
         builder = tfds.folder_dataset.ImageFolder(str(root))
         sizes = {split: builder.info.splits[split].num_examples for split in ("train", "test")}
         if not all(sizes.values()):
-            raise DatasetError(f"image folder {root} has no images in train/ or test/")
+            raise _error(
+                profile, "dataset", f"image folder {root} has no images in train/ or test/: put the members in "
+                "<dir>/train/<class>/<image> and the non-members in <dir>/test/<class>/<image>.",
+            )
         paths, y_train = _listed(builder, "train")
         rows = member_rows(y_train, profile.members, profile.data_seed, profile)
         if rows is not None:
@@ -299,7 +302,11 @@ def _image_folder(root: Path, profile: Profile) -> Dataset:
     except DatasetError:
         raise
     except Exception as error:
-        raise DatasetError(f"image folder {root} could not be read: {error}") from None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise _error(
+            profile, "dataset", f"image folder {root} could not be read ({type(error).__name__}: {first_line}): "
+            "remove or fix the files under it that are not images.",
+        ) from None
     names = tuple(builder.info.features["label"].names)
     # The folder's name and size, not its path: the path differs per machine and
     # the source is stored with baselines.
@@ -346,7 +353,7 @@ def _npz(path: Path, profile: Profile) -> Dataset:
     where = f"profile {profile.name!r}, dataset: npz file {path}"
     save = "np.savez(FILE, x_members=..., y_members=..., x_non_members=..., y_non_members=...)"
     if not path.is_file():
-        raise DatasetError(f"{where} does not exist; write one with {_expected_arrays()}: {save}")
+        raise DatasetError(f"{where} does not exist; write one with {_expected_arrays()}, e.g. with {save}.")
     try:
         with np.load(path, allow_pickle=False) as npz:
             found = set(npz.files)
@@ -356,7 +363,7 @@ def _npz(path: Path, profile: Profile) -> Dataset:
                 raise DatasetRejected(
                     f"{where} "
                     + (f"lacks {', '.join(missing)}" if missing else f"has unknown arrays {', '.join(unknown)}")
-                    + f"; it needs {_expected_arrays()}, as {save} writes them"
+                    + f"; write it with {_expected_arrays()}, as {save} does."
                 )
             arrays = {name: npz[name] for name in found}
     except DatasetError:
@@ -364,10 +371,10 @@ def _npz(path: Path, profile: Profile) -> Dataset:
     except Exception as error:  # not a zip, an object array (needs pickle), a damaged member
         raise DatasetRejected(
             f"{where} could not be read ({type(error).__name__}: {error}); save plain numeric "
-            f"arrays (no Python objects, which would need pickle) with {save}"
+            f"arrays (no Python objects, which would need pickle) with {save}."
         ) from None
     dataset = _from_arrays(arrays, where, profile)
-    source = f"npz:{path.name} ({len(dataset.y_members)} members / {len(dataset.y_non_members)} non-members)"
+    source = f"npz:{path.name} ({_rows(dataset.y_members)} members / {_rows(dataset.y_non_members)} non-members)"
     return dataclasses.replace(dataset, source=source)
 
 
@@ -379,7 +386,8 @@ def _function(path: str, profile: Profile) -> Dataset:
         returned = function()
     except Exception as error:  # the user's code may raise anything
         raise DatasetError(
-            f"{where}: the data function {path!r} raised {type(error).__name__}: {error}"
+            f"{where}: the data function {path!r} raised {type(error).__name__}: {error}. Fix it so that, "
+            "called with no arguments, it returns the members and non-members."
         ) from error
     return from_returned(returned, f"{where}: the data function {path!r}", f"function:{path}", profile)
 
@@ -391,7 +399,7 @@ def from_returned(returned: Any, where: str, source: str, profile: Profile) -> D
     """
     shape = (
         "return a mapping with keys x_members, y_members, x_non_members, y_non_members "
-        "(and optionally class_names), or a tuple (x_members, y_members, x_non_members, y_non_members)"
+        "(and optionally class_names), or a tuple (x_members, y_members, x_non_members, y_non_members)."
     )
     if isinstance(returned, Mapping):
         missing = [name for name in ARRAY_NAMES if name not in returned]
@@ -405,8 +413,13 @@ def from_returned(returned: Any, where: str, source: str, profile: Profile) -> D
     else:
         raise DatasetRejected(f"{where}: it returned {_describe(returned)}; {shape}")
     dataset = _from_arrays(arrays, where, profile)
-    source = f"{source} ({len(dataset.y_members)} members / {len(dataset.y_non_members)} non-members)"
+    source = f"{source} ({_rows(dataset.y_members)} members / {_rows(dataset.y_non_members)} non-members)"
     return dataclasses.replace(dataset, source=source)
+
+
+def _rows(labels: np.ndarray) -> int:
+    """Examples in a side as the source line counts them; a single value (refused later, with why) is one."""
+    return len(labels) if np.ndim(labels) else 1
 
 
 def _describe(value: Any) -> str:
@@ -422,7 +435,7 @@ def _from_arrays(arrays: Mapping[str, Any], where: str, profile: Profile) -> Dat
     except Exception as error:  # ragged lists, tensors that will not convert
         raise DatasetRejected(
             f"{where}: the arrays could not be converted to NumPy ({type(error).__name__}: {error}); "
-            "give arrays of one example shape (pad sequences to one length)"
+            "give arrays of one example shape (pad sequences to one length)."
         ) from None
     names = arrays.get("class_names")
     if names is None:
@@ -431,7 +444,8 @@ def _from_arrays(arrays: Mapping[str, Any], where: str, profile: Profile) -> Dat
         names = np.asarray(names)
         if names.ndim != 1 or names.dtype.kind not in "US":
             raise DatasetRejected(
-                f"{where}: class_names must be a 1-D array of strings, got {names.dtype} of shape {names.shape}"
+                f"{where}: class_names must be a 1-D array of strings, got {names.dtype} of shape "
+                f"{names.shape}: give one name per class, e.g. np.array(['red', 'white', 'rose'])."
             )
         class_names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
     return Dataset("", x_in, y_in, x_out, y_out, class_names)
@@ -470,7 +484,7 @@ def _members_error(profile: Profile, pool: int, labels: np.ndarray, error: Excep
         "members",
         f"cannot draw {profile.members} of the {pool} member examples stratified by class "
         f"(scikit-learn: {error}); set members to at least {classes} (one per class) and at most "
-        f"{pool - classes}, or leave it unset to train on all {pool}",
+        f"{pool - classes}, or leave it unset to train on all {pool}.",
     )
 
 
@@ -510,13 +524,13 @@ def _check_arrays(dataset: Dataset, profile: Profile) -> None:
         raise _error(
             profile, "dataset",
             f"{data} has members of shape {shape} but non-members of shape {x_out.shape[1:]}; "
-            "give both sides one example shape",
+            "give both sides one example shape.",
         )
     if shape != tuple(profile.input_shape):
         raise _error(
             profile, "input_shape",
             f"is {tuple(profile.input_shape)} but {data} has examples of shape {shape}; "
-            f"set input_shape = {list(shape)}",
+            f"set input_shape = {list(shape)}.",
         )
     names = dataset.class_names
     if len(names) != profile.num_classes:
@@ -524,7 +538,7 @@ def _check_arrays(dataset: Dataset, profile: Profile) -> None:
         raise _error(
             profile, "num_classes",
             f"is {profile.num_classes} but {data} has {len(names)} classes ({shown}); "
-            f"set num_classes = {len(names)}",
+            f"set num_classes = {len(names)}.",
         )
     for side, x, y in _sides(dataset):
         outside = np.unique(y[(y < 0) | (y >= profile.num_classes)])
@@ -533,37 +547,37 @@ def _check_arrays(dataset: Dataset, profile: Profile) -> None:
                 profile, "num_classes",
                 f"is {profile.num_classes}, so labels must lie in 0..{profile.num_classes - 1}, but {data} "
                 f"has {side} labelled {', '.join(str(int(v)) for v in outside[:5])}; "
-                "set num_classes or renumber the labels from 0",
+                "set num_classes, or renumber the labels from 0.",
             )
         bad = _non_finite_rows(x)
         if bad.size:
             raise _error(
                 profile, "dataset",
                 f"{data} has {bad.size} {side} with NaN or infinite features (the first at index "
-                f"{int(bad[0])}); drop or impute them",
+                f"{int(bad[0])}); drop or impute them.",
             )
 
 
 def _side_problem(side: str, x: np.ndarray, y: np.ndarray) -> str | None:
     """What is wrong with one side's arrays on their own (completing "the data of ... "), if anything."""
     if x.ndim == 0 or y.ndim == 0:
-        return f"has a single value as its {side}' features or labels; give arrays with one row per example"
+        return f"has a single value as its {side}' features or labels; give arrays with one row per example."
     if len(x) != len(y):
-        return f"has {len(x)} examples but {len(y)} labels for its {side}; give one label per example"
+        return f"has {len(x)} examples but {len(y)} labels for its {side}; give one label per example."
     if len(y) == 0:
-        return f"has no {side}; give at least one example of each side"
+        return f"has no {side}; give at least one example of each side."
     if y.ndim != 1:
         return (
             f"has {side} labels of shape {y.shape}; give one integer class per example "
-            "(a 1-D array; one-hot labels: take the argmax over the class axis)"
+            "(a 1-D array; one-hot labels: take the argmax over the class axis)."
         )
     whole = y.dtype.kind in "iub" or (
         y.dtype.kind == "f" and bool(np.all(np.isfinite(y))) and bool(np.all(y == np.round(y)))
     )
     if not whole:
-        return f"has {side} labels of type {y.dtype} that are not whole numbers; give integer class indices"
+        return f"has {side} labels of type {y.dtype} that are not whole numbers; give integer class indices."
     if x.dtype.kind not in "biuf":
-        return f"has {side} features of type {x.dtype}; give numbers (encode text or categories first)"
+        return f"has {side} features of type {x.dtype}; give numbers (encode text or categories first)."
     return None
 
 
@@ -593,7 +607,7 @@ def _check_counts(dataset: Dataset, profile: Profile) -> None:
             profile, "members" if few_drawn else "dataset",
             f"the data has {counts['members']} members and {counts['non-members']} non-members; "
             f"the {', '.join(trained)} attack needs at least {MIN_CLASS_EXAMPLES} of each: "
-            + (f"set members to at least {MIN_CLASS_EXAMPLES}" if few_drawn else "provide more examples"),
+            + (f"set members to at least {MIN_CLASS_EXAMPLES}." if few_drawn else "provide more examples."),
         )
     if profile.references and counts["non-members"] < counts["members"]:
         raise _error(
@@ -601,7 +615,7 @@ def _check_counts(dataset: Dataset, profile: Profile) -> None:
             f"the reference-model attacks ({', '.join(profile.reference_models)}) train each reference "
             "model on half of the members plus as many non-members, but the data has "
             f"{counts['members']} members and only {counts['non-members']} non-members: "
-            "lower members, provide more non-members, or drop those attacks",
+            "lower members, provide more non-members, or drop those attacks.",
         )
     if not profile.by_class:
         return
@@ -616,5 +630,5 @@ def _check_counts(dataset: Dataset, profile: Profile) -> None:
             profile, "by_class",
             f"each class needs at least {MIN_CLASS_EXAMPLES} members and {MIN_CLASS_EXAMPLES} non-members "
             f"for the by-class attacks ({detail}{more}); set by_class = false or provide more examples of {which}"
-            + (" (or raise members)" if profile.members is not None else ""),
+            + (" (or raise members)." if profile.members is not None else "."),
         )

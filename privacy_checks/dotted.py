@@ -29,7 +29,7 @@ def resolve(function: str | Callable[..., Any], where: str) -> Callable[..., Any
     """
     if not isinstance(function, str):
         if not callable(function):
-            raise UserCodeError(f"{where}: {function!r} is not callable")
+            raise UserCodeError(f"{where}: {function!r} is not callable: pass the function itself.")
         return function
     try:
         check_dotted(function, where)
@@ -43,7 +43,7 @@ def resolve(function: str | Callable[..., Any], where: str) -> Callable[..., Any
             " Is the project's directory importable? Add it with pytest's ini option "
             "pythonpath = [\".\"] (in [tool.pytest.ini_options]) or install the project."
             if isinstance(error, ModuleNotFoundError) and error.name and module_name.startswith(error.name)
-            else ""
+            else " Fix the error that importing it raises."
         )
         raise UserCodeError(
             f"{where}: cannot import {module_name!r} for {function!r} "
@@ -56,12 +56,12 @@ def resolve(function: str | Callable[..., Any], where: str) -> Callable[..., Any
         except AttributeError:
             raise UserCodeError(
                 f"{where}: module {module_name!r} has no {attribute!r} (from {function!r}); "
-                "check the name after the colon"
+                "fix the name after the colon."
             ) from None
     if not callable(found):
         raise UserCodeError(
             f"{where}: {function!r} is not callable (it is of type {type(found).__name__}); "
-            "name a function that returns what the profile needs"
+            "name a function that returns what the profile needs."
         )
     return found
 

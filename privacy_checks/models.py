@@ -166,12 +166,13 @@ def build(profile: Profile, spec: ModelSpec, made: "tf.keras.Model | None" = Non
             raise UserCodeError(
                 f"{where(profile, spec, 'builder')}: {spec.builder_name} raised "
                 f"{type(error).__name__}: {error}. It is called as builder(input_shape, num_classes, "
-                "**params) with the profile's input_shape and num_classes and the model's params"
+                "**params) with the profile's input_shape and num_classes and the model's params: fix "
+                "the builder, or the params it is given."
             ) from None
     if not isinstance(made, tf.keras.Model):
         raise UserCodeError(
             f"{where(profile, spec, 'builder')}: {spec.builder_name} returned a "
-            f"{type(made).__name__}, not a tf.keras.Model; return the model (compiled or not)"
+            f"{type(made).__name__}, not a tf.keras.Model; return the model (compiled or not)."
         )
     check_model(profile, spec, made)
     if not is_compiled(made):
@@ -188,7 +189,7 @@ def check_model(profile: Profile, spec: ModelSpec, model: "tf.keras.Model") -> N
         raise UserCodeError(
             f"{where(profile, spec, 'builder')}: the model's output shape is {shape}, but the profile "
             f"has num_classes = {profile.num_classes}: end the model with one output per class "
-            f"(e.g. Dense({profile.num_classes})), or fix num_classes"
+            f"(e.g. Dense({profile.num_classes})), or fix num_classes."
         )
     if spec.dp is not None:
         if is_compiled(model):
@@ -196,7 +197,7 @@ def check_model(profile: Profile, spec: ModelSpec, model: "tf.keras.Model") -> N
                 f"{where(profile, spec, 'dp')}: the builder returned a compiled model, but the model "
                 "trains with DP-SGD: return it uncompiled, so that the suite compiles it with TF "
                 "Privacy's DP optimizer and a per-example loss (the accountant's epsilon must "
-                "describe exactly what ran)"
+                "describe exactly what ran)."
             )
         normalising = [
             layer.name for layer in model.submodules if isinstance(layer, tf.keras.layers.BatchNormalization)
@@ -206,7 +207,7 @@ def check_model(profile: Profile, spec: ModelSpec, model: "tf.keras.Model") -> N
                 f"{where(profile, spec, 'dp')}: batch normalisation ({', '.join(normalising)}) mixes "
                 "the examples of a batch, so clipping each example's gradient no longer bounds its "
                 "influence and the DP guarantee would not hold: use LayerNormalization or "
-                "GroupNormalization, or train this model without dp"
+                "GroupNormalization, or train this model without dp."
             )
 
 
@@ -224,12 +225,12 @@ def check_outputs(profile: Profile, spec: ModelSpec, model: "tf.keras.Model", x:
         raise UserCodeError(
             f"{where(profile, spec, 'outputs')}: every output row is non-negative and sums to 1: "
             "the model outputs probabilities (a softmax), but outputs is 'logits'. "
-            "Set outputs = \"probabilities\" for this model, or end it without the softmax"
+            "Set outputs = \"probabilities\" for this model, or end it without the softmax."
         )
     if spec.output_kind == "probabilities" and not looks_like_probabilities:
         raise UserCodeError(
             f"{where(profile, spec, 'outputs')}: outputs is 'probabilities', but the model's rows do "
-            "not sum to 1 (or are negative): end the model with a softmax, or set outputs = \"logits\""
+            "not sum to 1 (or are negative): end the model with a softmax, or set outputs = \"logits\"."
         )
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-from privacy_checks import hookspec, messages, options, project, summary
+from privacy_checks import hookspec, ini_keys, messages, options, profiles, project, summary
 from privacy_checks.files import display_path
 from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.profiles import dataset_location, is_path_source, with_location
@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # TensorFlow's C++ start-up chatter (CUDA probes, CPU features) would fill every
     # failure's captured stderr; users who want it can set the variable themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ini_keys.check(config)  # a misspelt setting must not leave the run on another profile
     _refuse_xdist(config)
     config.addinivalue_line(
         "markers",
@@ -169,7 +170,26 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"privacy: data {_display_dataset(profile.dataset)}"
         + (f" (tfds data_dir {settings.data_dir})" if settings.data_dir else ""),
         f"privacy: {packages}",
-    ] + ([f"privacy: trainings and attacks run {run.executor.describe()}"] if run.executor.trains else [])
+    ] + ([f"privacy: trainings and attacks run {run.executor.describe()}"] if run.executor.trains else []) + (
+        _unselected(config, profile.name)
+    )
+
+
+def _unselected(config: pytest.Config, name: str) -> list[str]:
+    """A line saying that a built-in profile runs while the project declares its own, if it does.
+
+    A team that declared ``wine`` and forgot to select it would otherwise read
+    green checks of the built-in ``digits`` as its own model's.
+    """
+    declared = config.stash.get(DECLARED_KEY, None)
+    names = declared.names if declared is not None else ()
+    if not names or not profiles.is_built_in(name):
+        return []
+    return [
+        f"privacy: profile {name} is built in; this project declares {', '.join(names)} "
+        f"(select {'it' if len(names) == 1 else 'one'} with privacy_profile = \"{names[0]}\" "
+        f"or --privacy-profile={names[0]})"
+    ]
 
 
 def _display_dataset(dataset: str) -> str:

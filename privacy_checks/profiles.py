@@ -26,6 +26,7 @@ import os
 import re
 from typing import Any, Mapping
 
+from privacy_checks import batching
 from privacy_checks.files import display_path
 from privacy_checks.metrics import check_fprs, tpr_metric
 from privacy_checks.specs import (  # re-exported: the vocabulary users import from here
@@ -43,7 +44,7 @@ __all__ = [
     "DP_2_LAYERS", "PROFILES", "DEFAULT_PROFILE", "register_profile", "get_profile",
     "Origin", "origin_of", "unregister_profile", "set_project_file",
     "DEFAULT_THREADS", "OUTPUTS", "check_dotted", "callable_name", "is_path_source",
-    "REFERENCE_ATTACKS", "DIGITS_STRONG", "CIFAR10_QUICK_STRONG",
+    "REFERENCE_ATTACKS", "DIGITS_STRONG", "CIFAR10_QUICK_STRONG", "is_built_in",
 ]
 
 
@@ -96,25 +97,42 @@ class Profile:
     def __post_init__(self) -> None:
         # A plain, sorted dict whatever the caller gave (a frozen profile must not share a caller's dict).
         object.__setattr__(self, "reference_models", dict(sorted(dict(self.reference_models).items())))
-        problems = check_fprs(self.fprs)
+        # Each problem is a whole sentence that ends with what to set or do.
+        problems = [
+            f"{problem}: set fprs to distinct false-positive rates between 0 and 1, e.g. fprs = [0.001, 0.01]."
+            for problem in check_fprs(self.fprs)
+        ]
         unknown = [a for a in self.attacks if a not in ATTACKS and a not in REFERENCE_ATTACKS]
         if unknown:
             problems.append(
-                f"unknown attacks {unknown}; choose from {sorted(ATTACKS) + list(REFERENCE_ATTACKS)}"
+                f"unknown attacks {unknown}; choose from {sorted(ATTACKS) + list(REFERENCE_ATTACKS)}."
             )
         problems += reference_model_problems(self.attacks, self.reference_models)
         if not (isinstance(self.calibration_seeds, int) and not isinstance(self.calibration_seeds, bool)
                 and (self.calibration_seeds == 0 or self.calibration_seeds >= 2)):
             problems.append(
-                f"calibration_seeds must be 0 (record uncalibrated) or at least 2 (5 or more is better), "
-                f"got {self.calibration_seeds!r}: set calibration_seeds = 5"
+                f"calibration_seeds must be 0 (record uncalibrated) or at least 2, got "
+                f"{self.calibration_seeds!r}: set calibration_seeds = 5 (the default), or 0 to opt out."
             )
-        if not self.report_epochs or any(
-            not 1 <= e <= self.epochs for e in self.report_epochs
-        ):
-            problems.append(f"report_epochs {self.report_epochs} must lie in 1..{self.epochs}")
+        in_range = bool(self.report_epochs) and all(1 <= e <= self.epochs for e in self.report_epochs)
+        if not in_range:
+            problems.append(
+                f"report_epochs {self.report_epochs} must lie in 1..{self.epochs}: set report_epochs to "
+                f"epochs from 1 to {self.epochs}, the last of them {self.epochs}."
+            )
         if list(self.report_epochs) != sorted(set(self.report_epochs)):
-            problems.append("report_epochs must be strictly increasing")
+            problems.append(
+                "report_epochs must be strictly increasing: write them in ascending order without "
+                f"repeats (report_epochs = {sorted(set(self.report_epochs))})."
+            )
+        elif in_range and max(self.report_epochs) < self.epochs:
+            # The model training produces is the one that ships: it must be measured.
+            reports = list(self.report_epochs)
+            problems.append(
+                f"report_epochs {reports} end before the last epoch {self.epochs}: the model training "
+                f"produces would never be attacked. Add {self.epochs} to report_epochs "
+                f"(report_epochs = {reports + [self.epochs]}) or set epochs = {reports[-1]}."
+            )
         try:
             check_dataset(self.dataset)
         except ValueError as error:
@@ -123,20 +141,21 @@ class Profile:
         bad = [n for n in (self.name, *names) if not re.fullmatch(r"[A-Za-z0-9_.-]+", n) or n[0] == "."]
         if bad:
             problems.append(
-                f"names {bad} are used in file names and test ids: use letters, digits, _ . -"
+                f"names {bad} are used in file names and test ids: rename them with letters, digits, "
+                "'_', '.' and '-' only (not starting with '.')."
             )
         if len(set(names)) != len(names):
-            problems.append(f"model names must be unique, got {names}")
+            problems.append(f"model names must be unique, got {names}: rename the models that share one.")
         for model in self.models:
             problems += [f"model {model.name}: {p}" for p in model.problems()]
             problems += self._dp_problems(model, names)
         problems += [
-            f"{name} must be a positive integer, got {value!r}"
+            f"{name} must be a positive integer, got {value!r}: set it to a number of threads, e.g. 2."
             for name, value in (("intra_op_threads", self.intra_op_threads), ("inter_op_threads", self.inter_op_threads))
             if not (isinstance(value, int) and value > 0)
         ]
         if problems:
-            raise ValueError(f"profile {self.name!r}: " + "; ".join(problems))
+            raise ValueError(f"profile {self.name!r}: " + " ".join(problems))
 
     def _dp_problems(self, model: ModelSpec, names: list[str]) -> list[str]:
         found = []
@@ -146,15 +165,19 @@ class Profile:
                 found.append(
                     f"model {model.name} trains with DP-SGD: members ({self.members}) must be "
                     f"a multiple of batch_size ({self.batch_size}), or the last batch "
-                    "cannot be split into one microbatch per example"
+                    f"cannot be split into one microbatch per example: "
+                    f"{batching.fixes(self.members, self.batch_size)}."
                 )
         if model.compare_to is not None:
             if model.dp is None:
-                found.append(f"model {model.name}: compare_to is for DP models")
+                found.append(
+                    f"model {model.name}: compare_to is for DP models: set dp on this model, or remove compare_to."
+                )
             if model.compare_to not in names or model.compare_to == model.name:
                 found.append(
                     f"model {model.name}: compare_to {model.compare_to!r} is not another "
-                    f"model of the profile ({', '.join(names)})"
+                    f"model of the profile ({', '.join(names)}): set it to the name of the non-private "
+                    "model to compare with, or remove compare_to."
                 )
         return found
 
@@ -393,6 +416,11 @@ DEFAULT_PROFILE = DIGITS.name
 
 
 _BUILT_IN = frozenset(PROFILES)
+
+
+def is_built_in(name: str) -> bool:
+    """Whether ``name`` is one of the profiles that ship with the plugin."""
+    return name in _BUILT_IN
 
 
 @dataclasses.dataclass(frozen=True)

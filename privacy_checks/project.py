@@ -85,6 +85,8 @@ _MODEL_KEYS: tuple[str, ...] = (
 )
 #: Keys that describe the built-in codelab CNN, meaningless next to a builder.
 _CODELAB_KEYS: tuple[str, ...] = ("num_conv", "activation", "filters", "dense_units")
+#: The keys of [tool.privacy_checks] itself.
+_PLUGIN_KEYS: tuple[str, ...] = ("profiles",)
 _DP_KEYS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(DPSGD))
 _TOLERANCE_KEYS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Tolerance))
 
@@ -137,31 +139,34 @@ def _is_number(value: Any) -> bool:
 
 def _positive_int(value: Any, key: str) -> int:
     if not (_is_int(value) and value > 0):
-        raise _Bad(f"{key} must be a positive integer, got {show(value)}")
+        raise _Bad(f"{key} must be a positive integer, got {show(value)}: set it to a whole number above 0.")
     return value
 
 
 def _positive_ints(value: Any, key: str) -> tuple[int, ...]:
     if not (isinstance(value, list) and value and all(_is_int(v) and v > 0 for v in value)):
-        raise _Bad(f"{key} must be a list of positive integers, got {show(value)}")
+        raise _Bad(
+            f"{key} must be a list of positive integers, got {show(value)}: "
+            "write it as a list of whole numbers above 0, e.g. [10, 30]."
+        )
     return tuple(value)
 
 
 def _positive_number(value: Any, key: str) -> float:
     if not (_is_number(value) and value > 0):
-        raise _Bad(f"{key} must be a positive number, got {show(value)}")
+        raise _Bad(f"{key} must be a positive number, got {show(value)}: set it to a number above 0, e.g. 0.001.")
     return float(value)
 
 
 def _number(value: Any, key: str) -> float:
     if not _is_number(value):
-        raise _Bad(f"{key} must be a number, got {show(value)}")
+        raise _Bad(f"{key} must be a number, got {show(value)}: write it without quotes, e.g. 0.05.")
     return float(value)
 
 
 def _numbers(value: Any, key: str) -> tuple[float, ...]:
     if not (isinstance(value, list) and value and all(_is_number(v) for v in value)):
-        raise _Bad(f"{key} must be a list of numbers, got {show(value)}")
+        raise _Bad(f"{key} must be a list of numbers, got {show(value)}: write it as a list, e.g. [0.001, 0.01].")
     return tuple(float(v) for v in value)
 
 
@@ -169,39 +174,41 @@ def _calibration_seeds(value: Any, key: str) -> int:
     if not (_is_int(value) and (value == 0 or value >= 2)):
         raise _Bad(
             f"{key} must be 0 (record baselines uncalibrated) or a number of seeds of at least 2, "
-            f"got {show(value)}: set {key} = 5 (the default), or 0 to opt out"
+            f"got {show(value)}: set {key} = 5 (the default), or 0 to opt out."
         )
     return value
 
 
 def _seed(value: Any, key: str) -> int:
     if not (_is_int(value) and 0 <= value < 2**31):
-        raise _Bad(f"{key} must be an integer in 0..2147483647, got {show(value)}")
+        raise _Bad(f"{key} must be an integer in 0..2147483647, got {show(value)}: set a whole number in that range.")
     return value
 
 
 def _string(value: Any, key: str) -> str:
     if not isinstance(value, str):
-        raise _Bad(f"{key} must be a string, got {show(value)}")
+        raise _Bad(f"{key} must be a string, got {show(value)}: write it in quotes, e.g. {show(str(value))}.")
     return value
 
 
 def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
-        raise _Bad(f"{key} must be true or false, got {show(value)}")
+        raise _Bad(f"{key} must be true or false, got {show(value)}: set it to true or false, without quotes.")
     return value
 
 
 def _table(value: Any, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _Bad(f"{key} must be a table ({{key = value, ...}}), got {show(value)}")
+        raise _Bad(f"{key} must be a table ({{key = value, ...}}), got {show(value)}: write it as one.")
     return value
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     def read(value: Any, key: str) -> str:
         if value not in choices:
-            raise _Bad(f"{key} must be one of {', '.join(map(show, choices))}, got {show(value)}")
+            raise _Bad(
+                f"{key} must be one of {', '.join(map(show, choices))}, got {show(value)}: set it to one of them."
+            )
         return value
 
     return read
@@ -209,7 +216,10 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
 
 def _attacks(value: Any, key: str) -> tuple[str, ...]:
     if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
-        raise _Bad(f"{key} must be a list of attack names, got {show(value)}")
+        raise _Bad(
+            f"{key} must be a list of attack names, got {show(value)}: "
+            'write it as a list, e.g. ["threshold", "logistic_regression"].'
+        )
     known = (*ATTACKS, *REFERENCE_ATTACKS)
     for attack in value:
         if attack not in known:
@@ -226,14 +236,25 @@ def _reference_models(value: Any, key: str) -> dict[str, int]:
                 f"{key}.{attack} is no reference-model attack{_did_you_mean(attack, REFERENCE_ATTACKS, f'{key}.')}"
             )
         if not (_is_int(count) and count >= 2 and count % 2 == 0):
-            raise _Bad(f"{key}.{attack} must be an even number >= 2 (references come in pairs), got {show(count)}")
+            raise _Bad(
+                f"{key}.{attack} must be an even number >= 2 (references come in pairs), got {show(count)}: "
+                "set it to an even number, e.g. 2 or 16."
+            )
     return dict(table)
 
 
-def _did_you_mean(key: str, known: Iterable[str], at: str) -> str:
+def _did_you_mean(name: str, known: Iterable[str], at: str) -> str:
+    """How a sentence about an unknown name ends: the nearest known name, or all of them, and what to do."""
     known = list(known)
-    close = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean '{at}{close[0]}'?)" if close else f"; choose from {', '.join(known)}"
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f" (did you mean '{at}{close[0]}'?): rename it to '{at}{close[0]}', or remove it."
+    return f": rename it to one of {', '.join(known)}, or remove it."
+
+
+def _unknown_key(key: str, known: Iterable[str], at: str) -> str:
+    """The sentence for a key no table of this kind has."""
+    return f"unknown key '{at}{key}'{_did_you_mean(key, known, at)}"
 
 
 class _Fields:
@@ -244,10 +265,14 @@ class _Fields:
         self.at = at  #: the table's place in key names: ``""``, ``"models[0]."``, ``"tolerance."``
         for key in table:
             if key not in known:
-                raise _Bad(f"unknown key '{at}{key}'{_did_you_mean(key, known, at)}")
+                raise _Bad(_unknown_key(key, known, at))
         missing = [f"'{at}{key}'" for key in required if key not in table]
         if missing:
-            raise _Bad(f"missing required key{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+            several = len(missing) > 1
+            raise _Bad(
+                f"missing required key{'s' if several else ''} {', '.join(missing)}: "
+                f"add {'them' if several else 'it'} (docs/your-own-model.md describes every key)."
+            )
 
     def __contains__(self, key: str) -> bool:
         return key in self.table
@@ -266,7 +291,10 @@ def _tolerance(default: Tolerance) -> Callable[[Any, str], Tolerance]:
         for name in _TOLERANCE_KEYS:
             values[name] = fields.get(name, _number, getattr(default, name))
             if not 0 <= values[name] <= 1:
-                raise _Bad(f"{key}.{name} must lie between 0 and 1, got {show(fields.table[name])}")
+                raise _Bad(
+                    f"{key}.{name} must lie between 0 and 1, got {show(fields.table[name])}: set it to how far "
+                    "the metric may rise above its baseline, e.g. 0.05."
+                )
         return Tolerance(**values)
 
     return read
@@ -300,15 +328,15 @@ def _model(value: Any, key: str) -> ModelSpec:
         if codelab:
             raise _Bad(
                 f"{at}{codelab[0]} describes the built-in codelab CNN, not a builder's model: "
-                f"pass your builder's arguments in {at}params"
+                f"pass your builder's arguments in {at}params."
             )
     elif "num_conv" not in fields:
         raise _Bad(
             f"{key} needs {at}builder (\"package.module:function\" returning a tf.keras.Model) "
-            f"or {at}num_conv (the conv layers of the built-in codelab CNN)"
+            f"or {at}num_conv (the conv layers of the built-in codelab CNN): set one of them."
         )
     elif "params" in fields:
-        raise _Bad(f"{at}params are a builder's keyword arguments: set {at}builder too")
+        raise _Bad(f"{at}params are a builder's keyword arguments: set {at}builder too, or remove {at}params.")
     return ModelSpec(
         name=name,
         label=fields.get("label", _string, name),
@@ -328,7 +356,10 @@ def _model(value: Any, key: str) -> ModelSpec:
 def _models(header: str) -> Callable[[Any, str], tuple[ModelSpec, ...]]:
     def read(value: Any, key: str) -> tuple[ModelSpec, ...]:
         if not (isinstance(value, list) and value):
-            raise _Bad(f"{key} must hold at least one model: a [[{header}.{key}]] table each, got {show(value)}")
+            raise _Bad(
+                f"{key} must hold at least one model: a [[{header}.{key}]] table each, got {show(value)}: "
+                "add one such table per model."
+            )
         return tuple(_model(item, f"{key}[{i}]") for i, item in enumerate(value))
 
     return read
@@ -405,16 +436,31 @@ def read_pyproject(path: Path) -> tuple[Declared, ...]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise ProfileError(f"{shown}: cannot be read: {error.strerror or error}") from None
+        raise ProfileError(
+            f"{shown}: cannot be read: {error.strerror or error}: fix the file or its permissions."
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ProfileError(f"{shown}: not valid TOML: {error}") from None
-    section: Any = data.get("tool", {})
-    for part in ("privacy_checks", "profiles"):
-        section = section.get(part) if isinstance(section, dict) else None
-        if section is None:
-            return ()
+        raise ProfileError(f"{shown}: not valid TOML: {error}; fix the TOML there.") from None
+    tool: Any = data.get("tool", {})
+    plugin = tool.get("privacy_checks") if isinstance(tool, dict) else None
+    if plugin is None:
+        return ()
+    if not isinstance(plugin, dict):
+        raise ProfileError(
+            f"{shown}: [tool.privacy_checks] must be a table, got {show(plugin)}: "
+            f"declare profiles as [{TABLE}.NAME] tables."
+        )
+    for key in plugin:  # a misspelt table must not leave the run on a built-in profile
+        if key not in _PLUGIN_KEYS:
+            raise ProfileError(f"{shown}: {_unknown_key(key, _PLUGIN_KEYS, 'tool.privacy_checks.')}")
+    section = plugin.get("profiles")
+    if section is None:
+        return ()
     if not isinstance(section, dict):
-        raise ProfileError(f"{shown}: [{TABLE}] must be a table of profiles, got {show(section)}")
+        raise ProfileError(
+            f"{shown}: [{TABLE}] must be a table of profiles, got {show(section)}: "
+            f"declare each profile as a [{TABLE}.NAME] table."
+        )
     file = os.path.abspath(path)
     return tuple(
         Declared(
@@ -446,11 +492,15 @@ def hook_profiles(config: pytest.Config) -> tuple[Declared, ...]:
         if result is None:
             continue
         if isinstance(result, Profile) or not isinstance(result, Iterable):
-            raise ProfileError(f"{origin}: return an iterable of Profiles (or None), got {result!r}")
+            shown = f"the Profile {result.name!r} itself" if isinstance(result, Profile) else repr(result)
+            raise ProfileError(
+                f"{origin}: returned {shown}: return an iterable of Profiles (a list, even of one), or None."
+            )
         for profile in result:
             if not isinstance(profile, Profile):
                 raise ProfileError(
-                    f"{origin}: returned {profile!r}, not a privacy_checks.profiles.Profile"
+                    f"{origin}: returned {profile!r}, not a privacy_checks.profiles.Profile: "
+                    "return Profile objects only."
                 )
             found.append(Declared(profile, origin))
     return tuple(found)
@@ -498,6 +548,11 @@ class RunProfiles:
             except ValueError as error:
                 raise ProfileError(str(error)) from None
             self._registered.append(item.profile)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the profiles this run declared, in the order declared."""
+        return tuple(profile.name for profile in self._registered)
 
     def forget(self) -> None:
         """Unregisters what :meth:`register` registered; :func:`get_profile` forgets the pyproject."""

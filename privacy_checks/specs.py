@@ -46,20 +46,23 @@ def reference_model_problems(attacks: tuple[str, ...], reference_models: Mapping
         if attack not in REFERENCE_ATTACKS:
             found.append(
                 f"reference_models names {attack!r}, which is no reference-model attack; "
-                f"use {', '.join(REFERENCE_ATTACKS)}"
+                f"use {', '.join(REFERENCE_ATTACKS)}."
             )
         elif attack not in attacks:
-            found.append(f"reference_models names {attack!r}, which is not among the attacks {list(attacks)}")
+            found.append(
+                f"reference_models names {attack!r}, which is not among the attacks {list(attacks)}: "
+                f"add {attack!r} to attacks, or remove it from reference_models."
+            )
         if not (isinstance(k, int) and not isinstance(k, bool) and k >= 2 and k % 2 == 0):
             found.append(
                 f"reference_models[{attack!r}] must be an even number >= 2 (references come in "
-                f"complementary pairs), got {k!r}"
+                f"complementary pairs), got {k!r}: set it to an even number, e.g. 2 or 16."
             )
     missing = [a for a in attacks if a in REFERENCE_ATTACKS and a not in reference_models]
     if missing:
         found.append(
             f"attacks {missing} need reference models: set reference_models = "
-            f"{{{', '.join(f'{a!r}: 4' for a in missing)}}} (an even number per attack)"
+            f"{{{', '.join(f'{a!r}: 4' for a in missing)}}} (an even number per attack)."
         )
     return found
 
@@ -133,7 +136,7 @@ def tfds_source(dataset: str) -> tuple[str, str, str]:
     if not name or not members.strip() or not non_members.strip() or "," in non_members:
         raise ValueError(
             f"dataset {dataset!r}: write tfds:<name> or tfds:<name>@<member split>,<non-member split>, "
-            "e.g. tfds:mnist or tfds:mnist:3.0.1@train,test"
+            "e.g. tfds:mnist or tfds:mnist:3.0.1@train,test."
         )
     return name, members.strip(), non_members.strip()
 
@@ -141,16 +144,16 @@ def tfds_source(dataset: str) -> tuple[str, str, str]:
 def check_dataset(dataset: str) -> str:
     """Validates a data source spelling; returns it unchanged or raises ``ValueError``."""
     if not isinstance(dataset, str):
-        raise ValueError(f"dataset must be a string, got {dataset!r}; use {_DATASET_SPELLINGS}")
+        raise ValueError(f"dataset must be a string, got {dataset!r}; use {_DATASET_SPELLINGS}.")
     kind, where = dataset_kind(dataset), dataset_location(dataset)
     if kind not in DATASET_KINDS or (kind in ("digits", "cifar10")) != (where is None):
-        raise ValueError(f"unknown dataset {dataset!r}; use {_DATASET_SPELLINGS}")
+        raise ValueError(f"unknown dataset {dataset!r}; use {_DATASET_SPELLINGS}.")
     if kind in _PATH_KINDS and not where:
         example = {
-            "imagefolder": "a directory, e.g. imagefolder:data/cifar10",
-            "npz": "a file, e.g. npz:data/members.npz",
+            "imagefolder": "a directory: write the dataset as imagefolder:<dir>, e.g. imagefolder:data/cifar10",
+            "npz": "a file: write the dataset as npz:<file>, e.g. npz:data/members.npz",
         }
-        raise ValueError(f"{kind}: needs {example[kind]}")
+        raise ValueError(f"{kind}: needs {example[kind]}.")
     if kind == "tfds":
         tfds_source(dataset)
     if kind == "function":
@@ -198,15 +201,24 @@ class DPSGD:
     def problems(self) -> list[str]:
         found = []
         if not self.l2_norm_clip > 0:
-            found.append(f"l2_norm_clip must be > 0, got {self.l2_norm_clip}")
+            found.append(
+                f"l2_norm_clip must be > 0, got {self.l2_norm_clip}: set it to the largest gradient norm an "
+                "example may have, e.g. 1.0."
+            )
         if not self.noise_multiplier > 0:
-            found.append(f"noise_multiplier must be > 0 for a finite epsilon, got {self.noise_multiplier}")
+            found.append(
+                f"noise_multiplier must be > 0 for a finite epsilon, got {self.noise_multiplier}: set it to the "
+                "noise's standard deviation in units of l2_norm_clip, e.g. 1.1."
+            )
         if not self.learning_rate > 0:
-            found.append(f"learning_rate must be > 0, got {self.learning_rate}")
+            found.append(f"learning_rate must be > 0, got {self.learning_rate}: set DP-SGD's step size, e.g. 0.01.")
         if not 0 < self.delta < 1:
-            found.append(f"delta must lie in (0, 1), got {self.delta}")
+            found.append(f"delta must lie in (0, 1), got {self.delta}: set it below 1 / members, e.g. 1e-5.")
         if self.max_epsilon is not None and not self.max_epsilon > 0:
-            found.append(f"max_epsilon must be > 0 (or left out for no budget), got {self.max_epsilon}")
+            found.append(
+                f"max_epsilon must be > 0, got {self.max_epsilon}: set the largest epsilon the model may "
+                "reach, e.g. 8, or leave it out for no budget."
+            )
         return found
 
     def accounted(self) -> dict[str, float]:
@@ -228,7 +240,7 @@ def check_dotted(path: str, what: str) -> str:
     if not isinstance(path, str) or not _DOTTED.fullmatch(path):
         raise ValueError(
             f"{what} {path!r} is not of the form 'package.module:function' "
-            "(an importable module, a colon, a callable in it)"
+            "(an importable module, a colon, a callable in it): write it so, e.g. 'my_package.my_module:my_function'."
         )
     return path
 
@@ -294,11 +306,11 @@ class ModelSpec:
         if self.builder is None:
             if not (isinstance(self.num_conv, int) and self.num_conv >= 1):
                 found.append(
-                    "give a builder ('package.module:function' returning a tf.keras.Model) "
-                    f"or num_conv >= 1 for the built-in codelab CNN, got num_conv={self.num_conv!r}"
+                    f"got num_conv={self.num_conv!r} and no builder: give a builder ('package.module:function' "
+                    "returning a tf.keras.Model) or num_conv >= 1 for the built-in codelab CNN."
                 )
             if self.params:
-                found.append("params are the builder's arguments: set builder too")
+                found.append("params are the builder's arguments: set builder too, or remove params.")
         else:
             if isinstance(self.builder, str):
                 try:
@@ -306,17 +318,26 @@ class ModelSpec:
                 except ValueError as error:
                     found.append(str(error))
             elif not callable(self.builder):
-                found.append(f"builder must be 'package.module:function' or a callable, got {self.builder!r}")
+                found.append(
+                    f"builder must be 'package.module:function' or a callable, got {self.builder!r}: "
+                    "pass the function that builds the model, or its path."
+                )
             codelab = [k for k in ("num_conv", "filters", "dense_units") if getattr(self, k) is not None]
             if codelab:
                 found.append(
                     f"{', '.join(codelab)} describe the built-in codelab CNN; "
-                    "pass your builder's arguments in params"
+                    "pass your builder's arguments in params."
                 )
         if self.params is not None and not isinstance(self.params, Mapping):
-            found.append(f"params must be a table of keyword arguments, got {self.params!r}")
+            found.append(
+                f"params must be a table of keyword arguments, got {self.params!r}: "
+                "give a mapping of the builder's argument names to values, e.g. {'hidden': 64}."
+            )
         if self.outputs is not None and self.outputs not in OUTPUTS:
-            found.append(f"outputs must be one of {', '.join(OUTPUTS)}, got {self.outputs!r}")
+            found.append(
+                f"outputs must be one of {', '.join(OUTPUTS)}, got {self.outputs!r}: "
+                "set it to 'logits' or to 'probabilities' (a softmax at the end)."
+            )
         return found
 
     def fingerprint(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from privacy_checks.batching import dp_batch_problem
 from privacy_checks.datasets import Dataset
 from privacy_checks import models
 from privacy_checks.profiles import ModelSpec, Profile, derive_seed
@@ -238,8 +239,10 @@ def preflight(profile: Profile, spec: ModelSpec, dataset: Dataset, make: MakeMod
 
     A builder that returns the wrong model, or probabilities declared as
     logits, is then reported before minutes of training, not after the
-    models before it.
+    models before it; so is a DP model whose members, known only now that
+    the data is loaded, do not fill whole batches.
     """
+    _check_dp_batches(profile, spec, dataset)
     import tensorflow as tf
 
     configure_threads(profile)
@@ -267,13 +270,16 @@ def train(
         return _train(tf, profile, spec, dataset, on_snapshot, make)
 
 
+def _check_dp_batches(profile: Profile, spec: ModelSpec, dataset: Dataset) -> None:
+    """Raises ``ValueError`` when ``spec`` trains with DP-SGD on members that do not fill whole batches."""
+    problem = dp_batch_problem(profile, spec, len(dataset.y_members))
+    if problem is not None:
+        raise ValueError(problem)
+
+
 def _train(tf, profile, spec, dataset, on_snapshot, make) -> TrainingRun:
     members = len(dataset.y_members)
-    if spec.dp is not None and members % profile.batch_size:
-        raise ValueError(
-            f"{spec.name} trains with DP-SGD, but its {members} members are not a multiple "
-            f"of batch_size {profile.batch_size}: set the profile's members to a multiple"
-        )
+    _check_dp_batches(profile, spec, dataset)  # preflight checked it; a last line of defence
     tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
     tf.config.experimental.enable_op_determinism()
     model = prepare(profile, spec, dataset, make)

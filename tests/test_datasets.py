@@ -102,7 +102,7 @@ def test_image_folder_decodes_only_the_members_drawn_and_gets_what_decoding_all_
 def test_image_folder_without_a_test_split_says_what_is_expected(tmp_path):
     (tmp_path / "train" / "cat").mkdir(parents=True)
     profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
-    with pytest.raises(DatasetError, match=r"missing .*test; expected <dir>/train/<class>/<image>"):
+    with pytest.raises(DatasetError, match=r"missing .*test: put the members in <dir>/train/<class>/<image>"):
         datasets.load(profile)
 
 
@@ -325,7 +325,7 @@ def test_npz_without_an_array_names_it(tmp_path):
     arrays = tabular()
     del arrays["y_non_members"]
     np.savez(tmp_path / "wine.npz", **arrays)
-    expected = r"profile 'smoke', dataset: npz file .*wine.npz lacks y_non_members; it needs arrays x_members"
+    expected = r"profile 'smoke', dataset: npz file .*wine.npz lacks y_non_members; write it with arrays x_members"
     with pytest.raises(DatasetError, match=expected):
         datasets.load(table_profile(f"npz:{tmp_path / 'wine.npz'}"))
 
@@ -486,7 +486,7 @@ def test_by_class_names_the_one_class_that_is_short(tmp_path):
     text = str(info.value)
     assert text.startswith("profile 'smoke', by_class: each class needs at least 5 members and 5 non-members")
     assert "class 2: 10 members / 0 non-members" in text
-    assert text.endswith("set by_class = false or provide more examples of class 2")
+    assert text.endswith("set by_class = false or provide more examples of class 2.")
 
 
 def test_by_class_accepts_min_class_examples_of_each_class(tmp_path):

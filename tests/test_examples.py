@@ -187,7 +187,8 @@ def full_cycle(pytester: pytest.Pytester, case) -> None:
     # (a) As committed: every check passes against the committed baselines.
     checked = run(pytester, profile, "-m", "privacy")
     checked.assert_outcomes(passed=checks)
-    checked.stdout.fnmatch_lines([f"{checks} passed, 0 regressed, * 0 new (no baseline), 0 unused baseline entries"])
+    checked.stdout.fnmatch_lines([f"{checks} baseline checks: {checks} passed, 0 regressed, * 0 new (no baseline), "
+                                  "0 could not be measured", "0 unused baseline entries"])
 
     # (c) A leak: the same model trained on fewer members fails the gate, with the table
     # that says what moved and the command that would accept it.
@@ -217,14 +218,17 @@ def full_cycle(pytester: pytest.Pytester, case) -> None:
     shutil.rmtree(project / "baselines")
     recorded = run(pytester, profile, "-m", "privacy", "--privacy-update-baselines")
     recorded.assert_outcomes(passed=checks)
-    recorded.stdout.fnmatch_lines([f"baseline wrote: baselines/{profile}/{model}.json ({checks} added, 0 changed, 0 removed)"])
+    # A new baseline is calibrated by default (5 seeds, as the committed ones were).
+    recorded.stdout.fnmatch_lines([f"baseline wrote: baselines/{profile}/{model}.json ({checks} added, 0 changed, "
+                                   "0 removed; calibrated over 5 seeds: no baseline yet)"])
     fresh = json.loads(baseline.read_text())
     old = json.loads(committed)
     assert fresh["profile_hash"] == old["profile_hash"]
     assert entry_keys(baseline) == [(e["epoch"], e["attack"], e["slice"]) for e in old["entries"]]
     rechecked = run(pytester, profile, "-m", "privacy")
     rechecked.assert_outcomes(passed=checks)
-    rechecked.stdout.fnmatch_lines([f"{checks} passed, 0 regressed, *"])
+    rechecked.stdout.fnmatch_lines([f"{checks} baseline checks: {checks} passed, 0 regressed, *"])
+    assert json.loads(baseline.read_text())["calibration_seeds"] == old["calibration_seeds"]
 
 
 @pytest.mark.study

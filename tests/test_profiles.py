@@ -17,7 +17,7 @@ def test_hash_ignores_tolerances_and_text_but_not_what_is_measured():
     )
     assert looser.hash == DIGITS.hash
     for change in (
-        {"seed": 1}, {"epochs": 201}, {"members": 150},
+        {"seed": 1}, {"epochs": 201, "report_epochs": (10, 25, 50, 100, 150, 201)}, {"members": 150},
         {"attacks": ("threshold",), "reference_models": {}}, {"reference_models": {"rmia": 4}},
     ):
         assert dataclasses.replace(DIGITS, **change).hash != DIGITS.hash, change
@@ -34,6 +34,23 @@ def test_hash_ignores_tolerances_and_text_but_not_what_is_measured():
 def test_invalid_profiles_are_rejected_with_the_reason(change, problem):
     with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         dataclasses.replace(DIGITS, **change)
+
+
+def test_the_last_report_epoch_must_be_the_last_epoch():
+    """The model that training produces, the one a team ships, is always attacked."""
+    with pytest.raises(ValueError) as raised:
+        dataclasses.replace(SMOKE, name="long", epochs=400, report_epochs=(20, 50, 100))
+    assert str(raised.value) == (
+        "profile 'long': report_epochs [20, 50, 100] end before the last epoch 400: the model training "
+        "produces would never be attacked. Add 400 to report_epochs (report_epochs = [20, 50, 100, 400]) "
+        "or set epochs = 100."
+    )
+    dataclasses.replace(SMOKE, name="long", epochs=400, report_epochs=(20, 50, 100, 400))  # fine
+
+
+@pytest.mark.parametrize("profile", sorted(profiles.PROFILES.values(), key=lambda p: p.name), ids=lambda p: p.name)
+def test_every_built_in_profile_attacks_its_final_model(profile):
+    assert profile.report_epochs[-1] == profile.epochs
 
 
 def test_unknown_profile_lists_the_valid_ones():
@@ -174,7 +191,8 @@ def test_replace_redefines_a_projects_profile_but_never_a_built_in():
 @pytest.mark.parametrize(
     "change, problem",
     [
-        ({"members": 210}, "members (210) must be a multiple of batch_size (50)"),
+        ({"members": 210}, "members (210) must be a multiple of batch_size (50), or the last batch cannot be "
+                           "split into one microbatch per example: set members = 200 or 250, or batch_size = 42, 35 or 30."),
         ({"models": (dataclasses.replace(DP_2_LAYERS, compare_to="4_layers"),)}, "compare_to '4_layers' is not another model"),
         ({"models": (ModelSpec("a", "A", 2, compare_to="a"),)}, "compare_to is for DP models"),
         (
@@ -200,7 +218,7 @@ def test_projects_register_their_own_profiles(monkeypatch):
     assert profiles.get_profile("mine") is mine
     profiles.register_profile(mine)  # a conftest imported twice
     with pytest.raises(ValueError, match="a different profile named 'smoke' is already registered"):
-        profiles.register_profile(dataclasses.replace(SMOKE, epochs=4))
+        profiles.register_profile(dataclasses.replace(SMOKE, epochs=4, report_epochs=(1, 4)))
 
 
 @pytest.mark.parametrize(
@@ -214,3 +232,18 @@ def test_projects_register_their_own_profiles(monkeypatch):
 def test_names_from_profiles_are_validated(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(SMOKE, **change)
+
+
+@pytest.mark.parametrize(
+    "members, batch_size, pool, fixes",
+    [
+        (90, 50, 90, "set members = 50, or batch_size = 45, 30 or 18"),
+        (110, 50, None, "set members = 100 or 150, or batch_size = 22, 11 or 10"),
+        (30, 50, 30, "set batch_size = 30, 15 or 10"),  # no whole batch of 50 in the pool
+        (97, 50, 97, "set members = 50, or batch_size = 1"),  # a prime: one example per batch, or fewer members
+    ],
+)
+def test_dp_batch_fixes_name_counts_that_fill_whole_batches(members, batch_size, pool, fixes):
+    from privacy_checks import batching
+
+    assert batching.fixes(members, batch_size, pool) == fixes

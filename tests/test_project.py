@@ -180,8 +180,8 @@ def rename(table: dict, key: str, new: str) -> dict:
 @pytest.mark.parametrize(
     "table, message",
     [
-        (rename(MINIMAL, "epochs", "epoch"), "unknown key 'epoch' (did you mean 'epochs'?)"),
-        ({**MINIMAL, "colour": "red"}, "unknown key 'colour'; choose from description, dataset, "),
+        (rename(MINIMAL, "epochs", "epoch"), "unknown key 'epoch' (did you mean 'epochs'?): rename it to 'epochs', or remove it."),
+        ({**MINIMAL, "colour": "red"}, "unknown key 'colour': rename it to one of description, dataset, "),
         (set_key(MINIMAL, "epochs", ...), "missing required key 'epochs'"),
         ({"models": MINIMAL["models"]}, "missing required keys 'dataset', 'num_classes', 'input_shape', 'epochs'"),
         ({**MINIMAL, "input_shape": "13"}, 'input_shape must be a list of positive integers, got "13"'),
@@ -223,6 +223,7 @@ def rename(table: dict, key: str, new: str) -> dict:
         (set_key(MINIMAL, "models[1].dp.learning_rate", ...), "missing required key 'models[1].dp.learning_rate'"),
         # The profile's own checks, with the file and table in front:
         ({**MINIMAL, "report_epochs": [10, 90]}, "report_epochs (10, 90) must lie in 1..60"),
+        ({**MINIMAL, "report_epochs": [10, 30]}, "report_epochs [10, 30] end before the last epoch 60: "),
         ({**MINIMAL, "members": 110}, "model dp trains with DP-SGD: members (110) must be a multiple of batch_size (50)"),
         (set_key(MINIMAL, "models[1].dp.noise_multiplier", 0), "model dp: noise_multiplier must be > 0"),
         ({**MINIMAL, "dataset": "mnist"}, "unknown dataset 'mnist'"),
@@ -290,7 +291,6 @@ def test_declared_data_sources_do_not_depend_on_the_working_directory(here, monk
     [
         ("", 0),
         ("[tool.black]\nline-length = 100\n", 0),
-        ("[tool.privacy_checks]\nsomething_else = 1\n", 0),
         (FULL, 1),
         (FULL + FULL.replace(".wine", ".wine2").replace("data/wine", "data/wine2"), 2),
     ],
@@ -304,6 +304,13 @@ def test_a_pyproject_declares_profiles_only_in_its_table(here, text, found):
     [
         ("[tool.privacy_checks\n", "pyproject.toml: not valid TOML: "),
         ("[tool.privacy_checks]\nprofiles = 1\n", "pyproject.toml: [tool.privacy_checks.profiles] must be a table of profiles, got 1"),
+        # A misspelt table would otherwise leave the run on a built-in profile:
+        ("[tool.privacy_checks.profile.wine]\ndataset = \"digits\"\n",
+         "pyproject.toml: unknown key 'tool.privacy_checks.profile' (did you mean 'tool.privacy_checks.profiles'?): "
+         "rename it to 'tool.privacy_checks.profiles', or remove it."),
+        ("[tool.privacy_checks]\nsomething_else = 1\n",
+         "pyproject.toml: unknown key 'tool.privacy_checks.something_else': rename it to one of profiles, or remove it."),
+        ("[tool]\nprivacy_checks = 1\n", "pyproject.toml: [tool.privacy_checks] must be a table, got 1: "),
         ("[tool.privacy_checks.profiles]\nwine = \"digits\"\n",
          'pyproject.toml [tool.privacy_checks.profiles.wine]: tool.privacy_checks.profiles.wine must be a table ({key = value, ...}), got "digits"'),
     ],
@@ -403,8 +410,8 @@ def test_python_registration_keeps_its_rules(registry):
     assert profiles.origin_of("mine") == Origin(f"{display_path(__file__)}:{line}", __file__)
     profiles.register_profile(mine)  # a conftest imported twice
     with pytest.raises(ValueError, match="pass replace=True"):
-        profiles.register_profile(dataclasses.replace(mine, epochs=4))
-    profiles.register_profile(dataclasses.replace(mine, epochs=4), replace=True, origin="somewhere.py:1")
+        profiles.register_profile(dataclasses.replace(mine, epochs=4, report_epochs=(1, 4)))
+    profiles.register_profile(dataclasses.replace(mine, epochs=4, report_epochs=(1, 4)), replace=True, origin="somewhere.py:1")
     assert str(profiles.origin_of("mine")) == "somewhere.py:1"
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from privacy_checks import datasets, training
-from privacy_checks.profiles import DIGITS, SMOKE
+from privacy_checks.profiles import DIGITS, DP_2_LAYERS, SMOKE
 
 
 def test_digits_members_are_a_stratified_seeded_subset():
@@ -96,3 +98,29 @@ def test_arrays_go_through_tf_data_without_autotune_only_inside_the_block():
     with training.without_tf_data_autotune():
         assert autotuned() is False
     assert autotuned() is not False
+
+
+#: A DP model trained on whatever the data gives (members unset): 90 members, batch_size 50.
+_DP = dataclasses.replace(DP_2_LAYERS, compare_to=None)
+_DP_NINETY = (
+    "profile 'dp-ninety', model 'dp_2_layers' (members, batch_size): the model trains with DP-SGD, one "
+    "microbatch per example, so its members must fill whole batches, but the data gives 90 members and "
+    "batch_size is 50 (a last batch of 40). To train on whole batches, set members = 50, or "
+    "batch_size = 45, 30 or 18."
+)
+
+
+def _ninety_members() -> tuple:
+    profile = dataclasses.replace(SMOKE, name="dp-ninety", members=None, models=(SMOKE.models[0], _DP))
+    data = datasets.load(dataclasses.replace(SMOKE, members=90))
+    return profile, data
+
+
+@pytest.mark.parametrize("step", [training.preflight, training.train], ids=["preflight", "train"])
+def test_a_dp_model_whose_members_do_not_fill_whole_batches_is_refused_with_the_fix(step):
+    """Preflight refuses it before any model trains; training keeps the same guard, with the same words."""
+    profile, data = _ninety_members()
+    with pytest.raises(ValueError) as raised:
+        step(profile, _DP, data)
+    assert str(raised.value) == _DP_NINETY
+    training.preflight(profile, profile.models[0], data)  # the non-private model is fine

@@ -41,7 +41,7 @@ def test_record_check_regress_improve_cycle(project):
 
     recorded = run(project, "--privacy-update-baselines")
     recorded.assert_outcomes(passed=CASES)
-    recorded.stdout.fnmatch_lines(["*baseline wrote: baselines/smoke/2_layers.json (4 added, 0 changed, 0 removed)*"])
+    recorded.stdout.fnmatch_lines(["*baseline wrote: baselines/smoke/2_layers.json (4 added, 0 changed, 0 removed; not calibrated)*"])
     stored = baseline_file(project).read_text()
     assert json.loads(stored)["profile"] == "smoke"
 
@@ -120,7 +120,7 @@ def test_update_keeps_deselected_entries_and_drops_stale_ones(project):
 
     partial = run(project, "--privacy-update-baselines", "-k", "2_layers and epoch1")
     partial.assert_outcomes(passed=2)
-    partial.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json (0 added, 0 changed, 1 removed)*"])
+    partial.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json (0 added, 0 changed, 1 removed; not calibrated)*"])
     kept = {(e["epoch"], e["attack"]) for e in json.loads(path.read_text())["entries"]}
     assert kept == {(1, "threshold"), (1, "logistic_regression"), (3, "threshold"), (3, "logistic_regression")}
     assert baseline_file(project, "3_layers").read_bytes() == other

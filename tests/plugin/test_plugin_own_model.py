@@ -36,6 +36,12 @@ TEAM = textwrap.dedent(
         return {"x_members": x[:200], "y_members": y[:200], "x_non_members": x[200:], "y_non_members": y[200:]}
 
 
+    def ninety_members():
+        arrays = data()
+        arrays["x_members"], arrays["y_members"] = arrays["x_members"][:90], arrays["y_members"][:90]
+        return arrays
+
+
     def bad_labels():
         arrays = data()
         arrays["y_members"] = arrays["y_members"] + 1  # 1..3 for 3 classes
@@ -162,3 +168,39 @@ def test_hooks_make_the_model_and_the_data_instead_of_the_paths(pytester, _heavy
     assert "models made by the hook: ['mlp', 'mlp']" in result.stdout.str()  # checked once, trained once
     baseline = json.loads((pytester.path / "baselines" / "team" / "mlp.json").read_text())
     assert baseline["data_source"].startswith("pytest_privacy_load_data (200 members / 200 non-members)")
+
+
+DP_MODEL = """
+[[tool.privacy_checks.profiles.team.models]]
+name = "mlp_dp"
+builder = "team:build"
+params = {hidden = 8}
+dp = {l2_norm_clip = 1.0, noise_multiplier = 1.1, learning_rate = 0.01}
+"""
+
+
+def test_a_dp_model_whose_members_do_not_fill_whole_batches_fails_alone_before_any_training(
+    pytester, _heavy_modules_stay_loaded
+):
+    """members unset: the count (90, batch_size 50) is known only once the data is loaded; the
+    per-model preflight refuses the DP model then, before the model before it trains."""
+    team_project(pytester, data="ninety_members")
+    with open(pytester.path / "pyproject.toml", "a") as pyproject:
+        pyproject.write(DP_MODEL)
+    result = run(pytester, "-m", "privacy", "--privacy-update-baselines")
+    output = result.stdout.str()
+    message = (
+        "profile 'team', model 'mlp_dp' (members, batch_size): the model trains with DP-SGD, one microbatch "
+        "per example, so its members must fill whole batches, but the data gives 90 members and batch_size "
+        "is 50 (a last batch of 40). To train on whole batches, set members = 50, or batch_size = 45, 30 or 18."
+    )
+    assert f"[privacy] mlp_dp: not trained: {message}" in output
+    assert output.index("mlp_dp: not trained") < output.index("[privacy] mlp: epoch 3/6")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 4, output  # mlp: 2 epochs x 2 attacks, recorded
+    assert outcomes["failed"] > 0 and "mlp_dp" not in "".join(
+        line for line in output.splitlines() if line.startswith("PASSED")
+    )
+    assert output.count(f"training mlp_dp failed: {message}") == outcomes["failed"]
+    assert (pytester.path / "baselines" / "team" / "mlp.json").exists()
+    assert not (pytester.path / "baselines" / "team" / "mlp_dp.json").exists()

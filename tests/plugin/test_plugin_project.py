@@ -94,7 +94,8 @@ def test_a_bad_key_is_a_usage_error_that_names_it(pytester):
     result = run(pytester, "--collect-only", "-q", "--privacy-profile=mydigits")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: pyproject.toml [[]tool.privacy_checks.profiles.mydigits[]]: unknown key 'epoch' (did you mean 'epochs'?)"]
+        ["ERROR: pyproject.toml [[]tool.privacy_checks.profiles.mydigits[]]: unknown key 'epoch' (did you mean 'epochs'?): "
+         "rename it to 'epochs', or remove it."]
     )
     assert "Traceback" not in result.stderr.str()
 
@@ -104,7 +105,7 @@ def test_a_bad_table_stops_the_run_even_when_another_profile_is_chosen(pytester)
     make(pytester, PYPROJECT.replace("input_shape = [8, 8, 1]", 'input_shape = "8x8"'))
     result = run(pytester, "--collect-only", "-q", "--privacy-profile=smoke")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(['*mydigits[]]: input_shape must be a list of positive integers, got "8x8"'])
+    result.stderr.fnmatch_lines(['*mydigits[]]: input_shape must be a list of positive integers, got "8x8": *'])
 
 
 def test_pyproject_and_conftest_defining_one_name_is_an_error_naming_both(pytester):
@@ -157,7 +158,8 @@ def test_a_hook_returning_something_else_is_a_usage_error(pytester):
     result = run(pytester, "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: conftest.py:2 (pytest_privacy_profiles): returned 'smoke', not a privacy_checks.profiles.Profile"]
+        ["ERROR: conftest.py:2 (pytest_privacy_profiles): returned 'smoke', not a privacy_checks.profiles.Profile: "
+         "return Profile objects only."]
     )
 
 
@@ -192,3 +194,67 @@ def test_runs_in_one_process_do_not_see_each_others_profiles(pytester, monkeypat
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["2 tests collected*"])
     assert "mydigits" not in profiles.PROFILES
+
+
+# -- misspelt settings: never a silent fall-back to a built-in profile -------------------------
+
+
+@pytest.mark.parametrize(
+    "file, text, where",
+    [
+        ("pyproject.toml", '[tool.pytest.ini_options]\nprivacy_profil = "mydigits"\n', "pyproject.toml [[]tool.pytest.ini_options[]]"),
+        ("pytest.ini", "[pytest]\nprivacy_profil = mydigits\n", "pytest.ini [[]pytest[]]"),
+        ("tox.ini", "[pytest]\nprivacy_profil = mydigits\n", "tox.ini [[]pytest[]]"),
+        ("setup.cfg", "[tool:pytest]\nprivacy_profil = mydigits\n", "setup.cfg [[]tool:pytest[]]"),
+    ],
+)
+def test_a_misspelt_ini_key_is_a_usage_error_not_the_default_profile(pytester, file, text, where):
+    make(pytester, pyproject=None)
+    (pytester.path / "tox.ini").unlink()  # make()'s; the file under test is the only one
+    (pytester.path / file).write_text(text)
+    result = run(pytester, "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: {where}: unknown key 'privacy_profil' (did you mean 'privacy_profile'?): "
+         "rename it to privacy_profile, or remove it."]
+    )
+    assert "collected" not in result.stdout.str()
+
+
+def test_an_ini_key_of_a_command_line_only_option_says_to_pass_it(pytester):
+    make(pytester, pyproject=None)
+    pytester.makeini("[pytest]\nprivacy_update_baselines = true\nprivacy_nonsense = 1\n")
+    result = run(pytester, "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: tox.ini [[]pytest[]]: unknown key 'privacy_nonsense'; the plugin's ini keys are "
+            "privacy_baselines_dir, privacy_class_tolerance, *: rename it to one of them, or remove it.",
+            "tox.ini [[]pytest[]]: 'privacy_update_baselines' is no ini key: --privacy-update-baselines has no "
+            "ini twin, because it rewrites the committed baselines, *. Pass --privacy-update-baselines on the "
+            "command line when you mean it, and remove the key.",
+        ]
+    )
+
+
+def test_a_misspelt_plugin_table_is_a_usage_error(pytester):
+    make(pytester, PYPROJECT.replace("[tool.privacy_checks.profiles.mydigits]", "[tool.privacy_checks.profile.mydigits]")
+         .replace("[[tool.privacy_checks.profiles.mydigits.models]]", "[[tool.privacy_checks.profile.mydigits.models]]"))
+    result = run(pytester, "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: pyproject.toml: unknown key 'tool.privacy_checks.profile' (did you mean "
+         "'tool.privacy_checks.profiles'?): rename it to 'tool.privacy_checks.profiles', or remove it."]
+    )
+
+
+def test_the_header_says_when_a_built_in_profile_runs_beside_the_projects_own(pytester):
+    make(pytester)
+    result = run(pytester, "--collect-only", "-m", "not privacy")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(
+        ['privacy: profile digits is built in; this project declares mydigits '
+         '(select it with privacy_profile = "mydigits" or --privacy-profile=mydigits)']
+    )
+    selected = run(pytester, "--collect-only", "-m", "not privacy", "--privacy-profile=mydigits")
+    assert "is built in" not in selected.stdout.str()
