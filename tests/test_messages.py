@@ -76,6 +76,7 @@ for _name, _changes in {
     "compare-to-non-dp": {"models": (ModelSpec("a", "A", 2, compare_to="b"), ModelSpec("b", "B", 2))},
     "compare-to-missing": {"models": (dataclasses.replace(DP_2_LAYERS, compare_to="4_layers"),)},
     "threads": {"intra_op_threads": 0},
+    "calibration-seeds": {"calibration_seeds": 1},
 }.items():
     case("profiles", _name)(replaced(**_changes))
 
@@ -99,6 +100,7 @@ for _name, _changes in {
     "dp-noise": {"models": (_dp(noise_multiplier=0.0),)},
     "dp-learning-rate": {"models": (_dp(learning_rate=0.0),)},
     "dp-delta": {"models": (_dp(delta=1.0),)},
+    "dp-max-epsilon": {"models": (_dp(max_epsilon=0.0),)},
     "model-without-builder": {"models": (ModelSpec("m", "M"),)},
     "params-without-builder": {"models": (ModelSpec("m", "M", 2, params={"hidden": 3}),)},
     "builder-spelling": {"models": (ModelSpec("m", "M", builder="wine_gate.model"),)},
@@ -155,6 +157,7 @@ for _name, _trigger in {
     "params-without-builder": model(params={"hidden": 64}),
     "no-models": table(models=[]),
     "profile-check": table(report_epochs=[10, 90]),
+    "calibration-seeds": table(calibration_seeds=1),
 }.items():
     case("project", _name)(_trigger)
 
