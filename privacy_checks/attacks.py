@@ -45,6 +45,7 @@ class AttackRecord:
     attack: str
     slice: str
     auc: float
+    #: In the attack's own direction, max TPR - FPR (:func:`metrics.advantage`): what the gate judges.
     attacker_advantage: float
     ppv: float
     members: int
@@ -57,6 +58,8 @@ class AttackRecord:
     tpr_at_fpr: Mapping[str, float] = dataclasses.field(default_factory=dict)
     #: Bootstrap confidence interval of every metric (:mod:`privacy_checks.metrics`).
     intervals: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    #: TF Privacy's attacker advantage, max |TPR - FPR|: the codelab's number (its plots show it).
+    attacker_advantage_two_sided: float | None = None
 
     def __post_init__(self) -> None:
         # Records also come back from JSON (the cache), where tuples are lists.
@@ -260,7 +263,8 @@ def scored_record(
         attack=attack,
         slice=slice_,
         auc=float(roc_curve.get_auc()),
-        attacker_advantage=float(roc_curve.get_attacker_advantage()),
+        attacker_advantage=metrics.advantage(roc_curve.tpr, roc_curve.fpr),
+        attacker_advantage_two_sided=float(roc_curve.get_attacker_advantage()),
         ppv=float(roc_curve.get_ppv()),
         members=len(scores_in) if members is None else members,
         non_members=len(scores_out) if non_members is None else non_members,

@@ -89,6 +89,11 @@ def results_document(measured: Measured) -> dict:
                 "slice": record.slice,
                 "auc": _round(record.auc),
                 "attacker_advantage": _round(record.attacker_advantage),
+                # TF Privacy's max |TPR - FPR|, as the codelab and its plots report it.
+                **(
+                    {} if record.attacker_advantage_two_sided is None
+                    else {"attacker_advantage_two_sided": _round(record.attacker_advantage_two_sided)}
+                ),
                 **{name: _round(value) for name, value in record.tpr_at_fpr.items()},
                 "ci95": {name: [_round(lo), _round(hi)] for name, (lo, hi) in record.intervals.items()},
                 "ppv": _round(record.ppv),

@@ -24,9 +24,25 @@ def test_point_metrics_agree_with_scikit_learn_and_tf_privacy_definitions(n_in, 
     fpr, tpr, _ = sk.roc_curve(labels, joined, drop_intermediate=False)
     found = metrics.point_metrics(a, b, FPRS)
     assert found["auc"] == pytest.approx(sk.roc_auc_score(labels, joined), abs=1e-12)
-    assert found["attacker_advantage"] == pytest.approx(np.max(np.abs(tpr - fpr)), abs=1e-12)
+    assert found["attacker_advantage"] == pytest.approx(np.max(tpr - fpr), abs=1e-12)
     for target in FPRS:
         assert found[metrics.tpr_metric(target)] == pytest.approx(tpr[fpr <= target].max(), abs=1e-12)
+
+
+def test_an_attack_that_ranks_members_below_non_members_has_no_advantage_in_its_direction():
+    """TF Privacy's max |TPR - FPR| counts an inverted attack as leakage: the gate does not."""
+    from privacy_checks.attacks import roc_curve, scored_record
+    from privacy_checks.profiles import SMOKE
+
+    members, non_members = scores(20, 160, -1.5, seed=3)  # members score *lower*: AUC far below 0.5
+    found = metrics.point_metrics(members, non_members, FPRS)
+    assert found["auc"] < 0.2 and found["attacker_advantage"] < 0.05
+    record = scored_record("2_layers", 1, "threshold", "class_3", members, non_members,
+                           roc_curve(members, non_members), SMOKE)
+    assert record.attacker_advantage == pytest.approx(found["attacker_advantage"], abs=1e-12)
+    assert record.attacker_advantage_two_sided > 0.6  # the codelab's number, kept for the report
+    low, high = record.intervals["attacker_advantage"]
+    assert low <= record.attacker_advantage <= high and high < 0.2
 
 
 def test_tpr_at_low_fpr_sees_a_few_certain_members_that_auc_hides():
