@@ -127,7 +127,6 @@ class BaselineBook:
         """Each metric's tolerance: explicit, calibrated from the baseline, or the profile's."""
         baseline = None if self.settings.update_baselines else self.usable(case.model)
         default = self.profile.tolerance_for(case.slice)
-        kind = tolerances.slice_kind(case.slice)
         # Evaluation-set noise cancels when both runs measure the same members.
         same_split = baseline is not None and self.profile.data_seed == split_seed_of(
             baseline.fingerprint
@@ -143,7 +142,7 @@ class BaselineBook:
             metric: tolerances.choose(
                 metric,
                 self.settings.explicit_tolerances(case.slice),
-                spreads.get((case.attack, kind, metric)),
+                tolerances.spread_of(spreads, case.attack, case.slice, metric, case.epoch),
                 None if same_split else record.intervals.get(metric),
                 record.members,
                 default.for_metric(metric),
@@ -160,7 +159,7 @@ class BaselineBook:
         """The calibrated rule's Z for this profile's number of metric checks (:func:`tolerances.family_z`)."""
         return tolerances.family_z(len(baseline_keys(self.profile)) * len(self.profile.metrics))
 
-    def pooled_spreads(self, model: str, baseline: Baseline | None) -> dict[tuple[str, str, str], float]:
+    def pooled_spreads(self, model: str, baseline: Baseline | None) -> dict[tuple, float]:
         """The calibrated ``baseline``'s seed spread per (attack, slice kind, metric), pooled once."""
         if baseline is None or not baseline.calibration_seeds:
             return {}

@@ -147,3 +147,21 @@ def test_family_z_keeps_a_runs_false_alarm_budget_as_checks_are_added():
     assert tolerances.calibrated("auc", 0.01, None, 200, z).value == pytest.approx(z * 2**0.5 * 0.01)
     # The count test of a TPR uses the same one-sided level: stricter z, larger tolerance.
     assert tolerances.count_tolerance(0.0, 200, alpha=NormalDist().cdf(-z)) >= tolerances.count_tolerance(0.0, 200)
+
+
+def test_a_class_slice_at_a_noisier_epoch_gets_that_epochs_spread_the_entire_dataset_keeps_the_pool():
+    """Issue 26: an early epoch's class slices are noisier than the pool over epochs, and their
+    checks cried wolf (threshold AUC on class_6 at epoch 10: +0.172 against a tolerance of +0.1705)."""
+    from privacy_checks.baselines import Entry
+
+    entries = [
+        Entry(epoch, "threshold", slice_name, {"auc": 0.6}, {"auc": sd})
+        for epoch, sd in ((10, 0.04), (50, 0.02), (100, 0.02))
+        for slice_name in ("entire_dataset", "class_0", "class_1")
+    ]
+    spreads = tolerances.pooled_spreads(entries)
+    pool = tolerances.pooled([0.04, 0.02, 0.02])
+    assert tolerances.spread_of(spreads, "threshold", "class_0", "auc", 10) == pytest.approx(0.04)
+    assert tolerances.spread_of(spreads, "threshold", "class_1", "auc", 50) == pytest.approx(pool)  # never below the pool
+    assert tolerances.spread_of(spreads, "threshold", "entire_dataset", "auc", 10) == pytest.approx(pool)
+    assert tolerances.spread_of(spreads, "logistic_regression", "class_0", "auc", 10) is None
