@@ -6,4 +6,6 @@ advantage against committed baselines. See README.md; the pytest glue is in
 :mod:`privacy_checks.plugin`, everything else is usable without pytest.
 """
 
-__version__ = "0.1.0"
+#: Recorded with every baseline, like the packages that change the numbers: 0.2.0 judges
+#: attacker advantage in the attack's direction and records a DP model's epsilon.
+__version__ = "0.2.0"

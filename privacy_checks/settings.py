@@ -20,8 +20,11 @@ VERSIONED = ("tensorflow", "tensorflow-privacy", "numpy", "scikit-learn")
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages that change the numbers (no imports needed)."""
-    found = {"python": platform.python_version()}
+    """Versions of Python, of this package (its attacks and metrics are part of the instrument)
+    and of the packages that change the numbers (no imports needed)."""
+    from privacy_checks import __version__
+
+    found = {"python": platform.python_version(), "privacy-checks": __version__}
     for name in VERSIONED:
         try:
             found[name] = importlib.metadata.version(name)
