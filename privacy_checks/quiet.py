@@ -63,6 +63,17 @@ HIDDEN: tuple[Hidden, ...] = (
         ),
     ),
     Hidden(
+        message=r"The distutils package is deprecated and slated for removal",
+        category=DeprecationWarning,
+        module=r"tensorflow\Z",
+        raised_by=(
+            "import tensorflow (tensorflow/__init__.py: import distutils), where the standard "
+            "library's distutils is imported: setuptools' distutils-precedence.pth not processed "
+            "(SETUPTOOLS_USE_DISTUTILS=stdlib, or site-packages reached through a .pth line)"
+        ),
+        why="TensorFlow 2.15.1's __init__ imports distutils; the pins fix that TensorFlow",
+    ),
+    Hidden(
         message=r"distutils Version classes are deprecated",
         category=DeprecationWarning,
         module=r"tensorflow_probability\.",
