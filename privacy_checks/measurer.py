@@ -20,7 +20,7 @@ from typing import Callable, Hashable, Iterable, TypeVar
 
 import numpy as np
 
-from privacy_checks import cache, references, tasks
+from privacy_checks import cache, quiet, references, tasks
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate, evaluate_references
 from privacy_checks.datasets import Dataset, DatasetRejected, LoadData, load
 from privacy_checks.executors import Executor, InProcess, Timed, done
@@ -124,8 +124,13 @@ class Measurer:
     def _remember(store: dict, key: Hashable, produce: Callable[[], T], failed: str | Callable[[Exception], str]) -> T:
         """``produce()`` once per key; its exception is remembered and raised as
         :class:`CheckFailed` (``failed``, or what it says of the error, + the error) on every
-        later call too."""
+        later call too.
+
+        Before the first one, TensorFlow and TF Privacy are imported without their
+        start-up warnings (:mod:`privacy_checks.quiet`): every step needs them in this
+        process (training, or TF Privacy's results from an attack or the cache)."""
         if key not in store:
+            quiet.import_stack()
             try:
                 store[key] = produce()
             except CheckFailed:

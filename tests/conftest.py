@@ -14,10 +14,16 @@ from privacy_pytester import SUITE
 
 @pytest.fixture(scope="session", autouse=True)
 def _tensorflow_threads_of_the_profiles():
-    """TensorFlow's thread pools as the profiles fix them, before any test starts TensorFlow."""
+    """TensorFlow's thread pools as the profiles fix them, before any test starts TensorFlow.
+
+    This is the session's first import of TensorFlow: made as the measurer makes it, without
+    the start-up warnings that no project can act on (:mod:`privacy_checks.quiet`).
+    """
+    from privacy_checks import quiet
     from privacy_checks.profiles import SMOKE
     from privacy_checks.training import configure_threads
 
+    quiet.import_stack()
     configure_threads(SMOKE)
 
 

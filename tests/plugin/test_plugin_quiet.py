@@ -1,0 +1,74 @@
+"""A project's run shows no start-up warnings of TensorFlow's stack (:mod:`privacy_checks.quiet`).
+
+The warnings fire once per process, when TensorFlow and TF Privacy are first
+imported. In this test process they are imported already, and an in-process
+pytester run would never see them: the run goes to a subprocess, where
+TensorFlow starts as on a user's machine.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+from privacy_checks import quiet
+from privacy_pytester import CASES, SUITE
+
+#: A smoke run in a new process: TensorFlow's import, two short trainings, worker processes.
+TIMEOUT = 300
+
+
+def test_a_projects_run_has_no_warnings_summary_even_with_deprecations_as_errors(pytester):
+    pytester.makeini("[pytest]\nprivacy_profile = smoke\n")  # no filterwarnings, as in a new project
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(
+        "-m", "privacy", "-p", "no:cacheprovider", "--privacy-update-baselines",
+        "-W", "error::DeprecationWarning", "-W", "error::FutureWarning",
+        timeout=TIMEOUT,
+    )
+    output = result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=CASES)
+    assert "warnings summary" not in output, output[-4000:]
+    for hidden in quiet.HIDDEN:
+        assert not re.search(hidden.message, output), hidden
+
+
+#: The warnings as they were raised (text, category, the module they are attributed to).
+SEEN = [
+    (
+        "You are using a Python version (3.11.7) which Google will stop supporting in new releases of "
+        "google.api_core once it reaches its end of life (2027-10-24). Please upgrade to the latest Python "
+        "version, or at least Python 3.12, to continue receiving updates for google.api_core past that date.",
+        FutureWarning, "google.api_core._python_version_support",
+    ),
+    # The same check's wordings after Python 3.11's end of life, and later.
+    ("You are using a Python version (3.11.7) past its end of life. Google will update google.api_core ...",
+     FutureWarning, "google.api_core._python_version_support"),
+    ("You are using a non-supported Python version (3.11.7). Google will not post any further updates ...",
+     FutureWarning, "google.api_core._python_version_support"),
+    ("The distutils package is deprecated and slated for removal in Python 3.12. Use setuptools or check "
+     "PEP 632 for potential alternatives", DeprecationWarning, "tensorflow"),
+    ("distutils Version classes are deprecated. Use packaging.version instead.",
+     DeprecationWarning, "tensorflow_probability.python"),
+]
+
+
+@pytest.mark.parametrize("text, category, module", SEEN, ids=lambda value: str(value)[:30])
+def test_quiet_imports_hides_exactly_these_warnings(text, category, module):
+    def warn(text=text, category=category, module=module):
+        warnings.warn_explicit(text, category, "x.py", 1, module=module, registry={})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # what -W error::... does
+        with quiet.quiet_imports():
+            warn()  # hidden
+            with pytest.raises(category):
+                warn(module="team.model")  # the same text from a project's module
+            with pytest.raises(category):
+                warn(text="something else", module=module)  # another warning of that library
+            with pytest.raises(UserWarning):
+                warn(category=UserWarning)  # another category
+        with pytest.raises(category):
+            warn()  # outside the block
