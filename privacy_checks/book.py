@@ -138,11 +138,14 @@ class BaselineBook:
             recorded, now = baseline.fingerprint.get("members"), self.profile.members
             if isinstance(recorded, int) and now and recorded != now:
                 baseline_members = max(1, round(record.members * recorded / now))
-        return {
-            metric: tolerances.choose(
+        seeds = len(baseline.calibration_seeds) if baseline is not None else 0
+        found = {}
+        for metric in self.profile.metrics:
+            spread = tolerances.spread_of(spreads, case.attack, case.slice, metric, case.epoch)
+            found[metric] = tolerances.choose(
                 metric,
                 self.settings.explicit_tolerances(case.slice),
-                tolerances.spread_of(spreads, case.attack, case.slice, metric, case.epoch),
+                None if spread is None else spread.sd,
                 None if same_split else record.intervals.get(metric),
                 record.members,
                 default.for_metric(metric),
@@ -150,16 +153,16 @@ class BaselineBook:
                 baseline_members=baseline_members,
                 count_dispersion=self._dispersion(case, baseline, metric, record.members),
                 z=self.family_z,
+                df=None if spread is None else spread.df(seeds),
             )
-            for metric in self.profile.metrics
-        }
+        return found
 
     @functools.cached_property
     def family_z(self) -> float:
         """The calibrated rule's Z for this profile's number of metric checks (:func:`tolerances.family_z`)."""
         return tolerances.family_z(len(baseline_keys(self.profile)) * len(self.profile.metrics))
 
-    def pooled_spreads(self, model: str, baseline: Baseline | None) -> dict[tuple, float]:
+    def pooled_spreads(self, model: str, baseline: Baseline | None) -> dict[tuple, tolerances.Spread]:
         """The calibrated ``baseline``'s seed spread per (attack, slice kind, metric), pooled once."""
         if baseline is None or not baseline.calibration_seeds:
             return {}

@@ -117,7 +117,8 @@ def difference_tolerance(
     The two AUCs come from two trainings, so their difference varies with
     the seed of each: z * sqrt(sd_dp^2 + sd_other^2), with each sd the
     calibrated seed spread of that model's baseline (pooled like the
-    baseline checks') and z the normal quantile of the guarantee budget.
+    baseline checks') and z the quantile of the guarantee budget: Student's t
+    with the smaller of the two spreads' degrees of freedom.
     Without calibrated baselines of both, the bootstrap intervals give the
     evaluation-set part of the noise and the profile's AUC tolerance stands
     in for the seed part (the larger wins). An explicit AUC tolerance wins.
@@ -125,13 +126,16 @@ def difference_tolerance(
     if "auc" in settings.tolerance:
         return settings.tolerance["auc"], "explicit"
     z = NormalDist().inv_cdf(1 - alpha)
-    sds = [
-        book.pooled_spreads(model, book.usable(model)).get((case.attack, ENTIRE_DATASET, "auc"))
-        for model in (case.model, other.model)
-    ]
-    if None not in sds:
-        sigma = math.hypot(*sds)
-        return max(tolerances.FLOOR, z * sigma), f"calibrated: {z:.2f} x seed sd {sigma:.4f} of the difference"
+    spreads, dfs = [], []
+    for model in (case.model, other.model):
+        baseline = book.usable(model)
+        spread = book.pooled_spreads(model, baseline).get((case.attack, ENTIRE_DATASET, "auc"))
+        if spread is not None:
+            spreads.append(spread.sd)
+            dfs.append(spread.df(len(baseline.calibration_seeds)))
+    if len(spreads) == 2:
+        sigma, q = math.hypot(*spreads), tolerances.quantile(z, min(dfs))
+        return max(tolerances.FLOOR, q * sigma), f"calibrated: {q:.2f} x seed sd {sigma:.4f} of the difference"
     sigma = math.hypot(*(interval_sd(r.intervals["auc"]) for r in (record, other) if "auc" in r.intervals))
     default = settings.profile.tolerance.auc
     if z * sigma > default:

@@ -20,7 +20,19 @@ therefore chosen, in this order:
    the classes instead (:func:`spread_of`). The baseline and the new run are both one
    draw, so their difference has sd sqrt(2) sigma, and the tolerance is
 
-       tolerance = max(floor, Z * sqrt(2) * sigma),  Z = family_z(metric checks) >= 4
+       tolerance = max(floor, q * sqrt(2) * sigma),  q = Student's t quantile at the
+                   one-sided level of Z = family_z(metric checks) >= 4, with the
+                   pool's degrees of freedom (entries x (seeds - 1))
+
+   sigma is estimated from a few seeds, so the difference over the estimate
+   follows Student's t, not the normal: with 5 seeds and 6 report epochs (24
+   degrees of freedom) its 2e-5 quantile is 5.02, not 4.11. Even that treats
+   the pooled entries as independent, which the epochs of one training are
+   not: on the default profile the 5-seed spreads of the 3-layer model's
+   entire-dataset checks were up to 1.6 times below the spread of 50 seeds.
+   With normal quantiles, 4 of 50 harmless seeds failed a check; with
+   Student's, 1 (docs/detection-power.md). More calibration seeds buy
+   tighter tolerances: 10 seeds (54 degrees of freedom) give 4.5.
 
    Baseline and run measure the *same* members and non-members, so the
    evaluation set's own sampling noise — what the bootstrap interval of
@@ -78,7 +90,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -142,7 +154,18 @@ def pooled(spreads: Iterable[float]) -> float | None:
     return math.sqrt(sum(v * v for v in values) / len(values)) if values else None
 
 
-def pooled_spreads(entries: Iterable["Entry"]) -> dict[tuple, float]:
+class Spread(NamedTuple):
+    """A pooled seed sd and how many entries' spreads it pools (each has seeds - 1 degrees of freedom)."""
+
+    sd: float
+    entries: int
+
+    def df(self, seeds: int) -> int:
+        """Its degrees of freedom, counting the pooled entries as independent (:func:`calibrated`)."""
+        return self.entries * max(1, seeds - 1)
+
+
+def pooled_spreads(entries: Iterable["Entry"]) -> dict[tuple, Spread]:
     """Pooled seed sd per (attack, slice kind, metric) of one baseline's entries, and per
     (attack, "class", metric, epoch): the class slices of one report epoch (:func:`spread_of`)."""
     groups: dict[tuple, list[float]] = {}
@@ -152,11 +175,11 @@ def pooled_spreads(entries: Iterable["Entry"]) -> dict[tuple, float]:
             groups.setdefault((entry.attack, kind, metric), []).append(sd)
             if kind != ENTIRE_DATASET:
                 groups.setdefault((entry.attack, kind, metric, entry.epoch), []).append(sd)
-    return {group: pooled(values) for group, values in groups.items()}
+    return {group: Spread(pooled(values), len(values)) for group, values in groups.items()}
 
 
-def spread_of(spreads: Mapping[tuple, float], attack: str, slice_name: str, metric: str, epoch: int) -> float | None:
-    """The seed sd a check's tolerance rests on: its group's, pooled over report epochs; for a
+def spread_of(spreads: Mapping[tuple, Spread], attack: str, slice_name: str, metric: str, epoch: int) -> Spread | None:
+    """The seed spread a check's tolerance rests on: its group's, pooled over report epochs; for a
     class slice, that epoch's own pool over the classes where it is larger.
 
     Pooling over epochs turns 4 degrees of freedom per entry into dozens, but it averages
@@ -170,7 +193,7 @@ def spread_of(spreads: Mapping[tuple, float], attack: str, slice_name: str, metr
     if across is None or slice_kind(slice_name) == ENTIRE_DATASET:
         return across
     own = spreads.get((attack, slice_kind(slice_name), metric, epoch))
-    return across if own is None else max(across, own)
+    return across if own is None or own.sd <= across.sd else own
 
 
 def floor(metric: str, members: int) -> float:
@@ -179,17 +202,29 @@ def floor(metric: str, members: int) -> float:
     return max(FLOOR, 1.0 / members)
 
 
+def quantile(z: float, df: int | None) -> float:
+    """The multiple of sqrt(2) sigma a calibrated tolerance uses: ``z``'s one-sided level, from
+    Student's t with the spread's ``df`` (None: sigma known, the normal ``z`` itself)."""
+    if df is None:
+        return z
+    from scipy import stats
+
+    return float(stats.t.isf(NormalDist().cdf(-z), df))
+
+
 def calibrated(
     metric: str,
     pooled_seed_sd: float,
     interval: Sequence[float] | None,
     members: int,
     z: float = Z,
+    df: int | None = None,
 ) -> MetricTolerance:
-    """The calibrated tolerance (rule 2 above); pass ``interval`` only when the splits differ."""
+    """The calibrated tolerance (rule 2 above); pass ``interval`` only when the splits differ,
+    and ``df`` (the spread's degrees of freedom) for Student's quantile instead of ``z``."""
     bootstrap = interval_sd(interval) if interval is not None else 0.0
     sigma = math.hypot(pooled_seed_sd, bootstrap)
-    return MetricTolerance(max(floor(metric, members), z * math.sqrt(2) * sigma), CALIBRATED, sigma)
+    return MetricTolerance(max(floor(metric, members), quantile(z, df) * math.sqrt(2) * sigma), CALIBRATED, sigma)
 
 
 def count_p_value(k0: float, n0: int, k1, n1: int, dispersion: float = 1.0):
@@ -276,18 +311,20 @@ def choose(
     baseline_members: int | None = None,
     count_dispersion: float = 1.0,
     z: float = Z,
+    df: int | None = None,
 ) -> MetricTolerance:
     """Explicit over calibrated over the profile's default; a TPR's never below its counts'.
 
     ``baseline``, ``baseline_members`` and ``count_dispersion`` feed
     :func:`count_tolerance` for TPR metrics (without a baseline there is no count to test).
     ``z``: the run's :func:`family_z`; the count test uses the same one-sided level.
+    ``df``: the degrees of freedom of ``pooled_seed_sd`` (:func:`calibrated`).
     """
     key = option_key(metric)
     if key in explicit:
         return MetricTolerance(float(explicit[key]), EXPLICIT)
     if pooled_seed_sd is not None:
-        chosen = calibrated(metric, pooled_seed_sd, interval, members, z)
+        chosen = calibrated(metric, pooled_seed_sd, interval, members, z, df)
     else:
         chosen = MetricTolerance(default, PROFILE)
     if metric_fpr(metric) is None or baseline is None:
