@@ -54,7 +54,7 @@ def check_accountant(case: Case, settings: Settings, measurer: Measurer, book: B
         limits.append(recorded * (1 + accounting.EPSILON_RISE))
         details.append(
             f"its baseline's epsilon {recorded:.4f} + {accounting.EPSILON_RISE:.0%} "
-            "(dp-accounting releases differ in the third digit)"
+            "(room for accountant releases)"
         )
     if dp.max_epsilon is not None:
         limits.append(dp.max_epsilon)
