@@ -131,7 +131,8 @@ def cost(plans: Iterable[ModelCalibration]) -> str | None:
     if not measured:
         return None
     seeds = len(measured[0].measured)
-    why = "; ".join(f"{p.model}: {p.reason}" for p in measured)
+    reasons = {p.reason for p in measured}
+    why = measured[0].reason if len(reasons) == 1 else "; ".join(f"{p.model}: {p.reason}" for p in measured)
     return (
         f"calibrating {', '.join(p.model for p in measured)} over {seeds} seeds ({why}): "
         f"{(seeds - 1) * len(measured)} more trainings and their attacks; --privacy-calibrate=0 records without"

@@ -102,7 +102,7 @@ def test_a_new_baseline_is_calibrated_by_default_and_kept_when_another_model_is_
     assert first.ret == pytest.ExitCode.OK, first.stdout.str()
     output = first.stdout.str()
     # The cost is said before anything trains.
-    assert output.index("calibrating mlp over 2 seeds (mlp: no baseline yet): 1 more trainings") < output.index(
+    assert output.index("calibrating mlp over 2 seeds (no baseline yet): 1 more trainings") < output.index(
         "mlp: epoch 2/4"
     )
     recorded = stored(pytester)
@@ -111,7 +111,7 @@ def test_a_new_baseline_is_calibrated_by_default_and_kept_when_another_model_is_
     project(pytester, dp_noise=5.0)  # a teammate adds a DP model
     second = run(pytester, "-m", "privacy", "--privacy-update-baselines")
     assert second.ret == pytest.ExitCode.OK, second.stdout.str()
-    second.stdout.fnmatch_lines(["*calibrating dp over 2 seeds (dp: no baseline yet)*"])
+    second.stdout.fnmatch_lines(["*calibrating dp over 2 seeds (no baseline yet)*"])
     assert "calibrating mlp" not in second.stdout.str()
     # Rewritten (the profile's fingerprint now lists two models), with the same entries and spread.
     second.stdout.fnmatch_lines(["baseline wrote: baselines/team/mlp.json (0 added, 0 changed, 0 removed; "
@@ -138,12 +138,12 @@ def test_a_stale_calibration_is_dropped_only_with_a_message_that_names_the_comma
     assert stored(pytester)["calibration_seeds"] == []
 
     remeasured = run(pytester, "-m", "privacy", "--privacy-update-baselines")
-    remeasured.stdout.fnmatch_lines(["*calibrating mlp over 2 seeds (mlp: its baseline is not calibrated)*"])
+    remeasured.stdout.fnmatch_lines(["*calibrating mlp over 2 seeds (its baseline is not calibrated)*"])
     assert stored(pytester)["calibration_seeds"] == [0, 1]
 
     project(pytester, hidden=16)  # changed back: measured again, not carried over from another setup
     again = run(pytester, "-m", "privacy", "--privacy-update-baselines")
-    again.stdout.fnmatch_lines(["*calibrating mlp over 2 seeds (mlp: it was measured for another setup*"])
+    again.stdout.fnmatch_lines(["*calibrating mlp over 2 seeds (it was measured for another setup*"])
 
 
 def test_a_weaker_dp_guarantee_fails_like_a_leak_and_a_budget_holds(pytester, _heavy_modules_stay_loaded):
