@@ -138,6 +138,7 @@ class _Run:
         self.comparisons, self.guarantees, self.changes, self.cache_hits = {}, {}, [], {}
         self.cache_error = self.report_error = None
         self.report_files, self.setup_changes = [], {}
+        self.unmeasured, self.skipped = {}, set()
 
     def unused_entries(self):
         return [], []
