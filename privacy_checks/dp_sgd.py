@@ -265,7 +265,9 @@ def _checked_fit(fit):
                 "DP-SGD got sample weights (sample_weight or class_weight in fit): a weighted example's "
                 "gradient is not clipped to l2_norm_clip, so the guarantee would not hold; train without them"
             )
-        return fit(self, x, y, private.batch_size if batch_size is None else batch_size, *args, **kwargs)
+        if batch_size is None and rows is not None:
+            batch_size = private.batch_size  # Keras's default (32) would be refused by the step
+        return fit(self, x, y, batch_size, *args, **kwargs)
 
     return checked
 
