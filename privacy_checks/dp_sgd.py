@@ -123,7 +123,12 @@ def per_example_gradients(
     (``model(x[i:i+1], training=True)``): an example's gradient cannot depend
     on another example, whatever layer mixes a batch (batch normalisation is
     refused anyway, :func:`make_private`). A variable an example's loss does
-    not reach gets a zero gradient. Returns the gradients (one tensor per
+    not reach gets a zero gradient. The vectorized kernels sum in another
+    order than a one-example tape: a few float32 ulps apart (the tests' bound).
+    Random layers stay private (each gradient still depends on its example
+    alone) but, on Keras 3, ``Dropout`` then draws one mask for the whole
+    batch (its seed generator is shared by the vectorized examples), not
+    one per example as on tf.keras 2.15. Returns the gradients (one tensor per
     trainable variable, example axis first), the losses (``[examples]``) and
     the model's outputs (``[examples, ...]``), which the metrics reuse.
     """
@@ -189,6 +194,8 @@ def make_private(model: Any, dp: DPSGD, batch_size: int, seed: int) -> Any:
         )
     if int(batch_size) < 1:
         raise NotPrivatisable(f"batch_size must be >= 1, got {batch_size}")
+    if not 0 <= int(seed) < 2**63:
+        raise NotPrivatisable(f"the noise seed must be an integer in [0, 2**63), got {seed}")
     private = Private(dp, int(batch_size), int(seed), keras3)
     model.dp_sgd = private
     model.train_step = types.MethodType(_train_step, model)

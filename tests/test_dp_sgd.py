@@ -79,7 +79,8 @@ def test_clipped_sums_are_tf_privacys_bit_for_bit(digits, clip):
     def both(x, y):
         grads, _, _ = dp_sgd.per_example_gradients(model, model.loss, x, y)
         summed, norms = dp_sgd.clip_and_sum(grads, clip)
-        their_clip = [tf.reduce_sum(g, axis=0) for g in tf.vectorized_map(lambda g: clip_gradients_vmap(g, clip), grads)]
+        clipped = tf.vectorized_map(lambda g: clip_gradients_vmap(g, clip), grads)
+        their_clip = [tf.reduce_sum(g, axis=0) for g in clipped]
         with tf.GradientTape() as tape:
             losses = model.loss(y, model(x, training=True))
         their_step = [g for g, _ in theirs._compute_gradients(losses, variables, tape=tape)]
