@@ -26,13 +26,13 @@ therefore chosen, in this order:
 
    sigma is estimated from a few seeds, so the difference over the estimate
    follows Student's t, not the normal: with 5 seeds and 6 report epochs (24
-   degrees of freedom) its 2e-5 quantile is 5.02, not 4.11. Even that treats
+   degrees of freedom) its 2e-5 quantile is 5.00, not 4.10. Even that treats
    the pooled entries as independent, which the epochs of one training are
    not: on the default profile the 5-seed spreads of the 3-layer model's
    entire-dataset checks were up to 1.6 times below the spread of 50 seeds.
    With normal quantiles, 4 of 50 harmless seeds failed a check; with
    Student's, 1 (docs/detection-power.md). More calibration seeds buy
-   tighter tolerances: 10 seeds (54 degrees of freedom) give 4.5.
+   tighter tolerances: 10 seeds (54 degrees of freedom) give 4.46.
 
    Baseline and run measure the *same* members and non-members, so the
    evaluation set's own sampling noise — what the bootstrap interval of
@@ -44,8 +44,8 @@ therefore chosen, in this order:
    check's one-sided error is at most 5 % / checks, so a run with only a new
    seed fails in at most about 5 % of cases if the checks were independent,
    and less since they are positively correlated; Z is never below 4 (a
-   one-sided 4-sigma excursion, 3.2e-5). The default profile's 2,520 metric
-   checks give Z = 4.11. The floor is one example's worth of
+   one-sided 4-sigma excursion, 3.2e-5). The default profile's 2,376 metric
+   checks give Z = 4.10. The floor is one example's worth of
    resolution: 0.005 for AUC, and 1 / members of the slice (at least 0.005)
    for advantage and TPR, which move in steps of one member.
 3. **The profile's default** otherwise (uncalibrated baselines, e.g. the
@@ -116,8 +116,8 @@ def family_z(metric_checks: int) -> float:
     Each check's one-sided error is at most :data:`FAMILY_BUDGET` /
     ``metric_checks``, and Z never drops below :data:`Z`. More attacks (or
     slices, epochs, FPRs) mean more comparisons per run; a fixed Z would let
-    the run's false-alarm rate grow with them. The default profile's 2,520
-    metric checks (630 cases x 4 metrics) give Z = 4.11; its 1,680 before the
+    the run's false-alarm rate grow with them. The default profile's 2,376
+    metric checks (594 baseline cases x 4 metrics) give Z = 4.10; its 1,680 before the
     reference-model attack gave 4.01.
     """
     return max(Z, NormalDist().inv_cdf(1 - FAMILY_BUDGET / max(1, metric_checks)))
