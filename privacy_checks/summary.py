@@ -187,7 +187,8 @@ def detectable_lines(comparisons: Mapping[CaseKey, Comparison], metric: str = "a
         found.append(
             f"  {model}: "
             + ", ".join(
-                f"{attack} +{value:.4f}" + (" or more" if at_least else "")
+                f"{attack} none (a rise of 1 would pass: too few calibration seeds)" if value >= 1
+                else f"{attack} +{value:.4f}" + (" or more" if at_least else "")
                 for attack, (value, at_least) in attacks.items()
             )
         )

@@ -21,8 +21,11 @@ def test_calibration_records_the_spread_and_tolerances_follow_it(project):
     calibrated = run(project, "-k", "2_layers")
     calibrated.assert_outcomes(passed=4)
     # What a pass rules out, from the calibrated noise: no "or more" for AUC.
+    # Three seeds over two epochs are 4 degrees of freedom: Student's quantile leaves the noisy
+    # logistic-regression attack nothing it could catch, and the summary says so.
     calibrated.stdout.re_match_lines(
-        [r"detectable AUC rise on the entire dataset.*80 % power", r"  2_layers: threshold \+0\.\d{4}, logistic_regression \+0\.\d{4}$"]
+        [r"detectable AUC rise on the entire dataset.*80 % power",
+         r"  2_layers: threshold \+0\.\d{4}, logistic_regression none \(a rise of 1 would pass: too few calibration seeds\)$"]
     )
     results = json.loads((project.path / "privacy-report" / "results.json").read_text())
     checked = [r for r in results["results"] if "tolerance_source" in r]
