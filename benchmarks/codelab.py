@@ -91,7 +91,7 @@ def main(profile_name: str, dataset: str | None, out: Path) -> float:
     )
 
     from privacy_checks import datasets
-    from privacy_checks.profiles import get_profile
+    from privacy_checks.spec.registry import get_profile
 
     start = time.perf_counter()
     profile = get_profile(profile_name)

@@ -53,7 +53,7 @@ def codelab_command(profile: str, dataset: str | None, out: Path) -> list[str]:
 
 
 def suite_command(profile: str, dataset: str | None, out: Path) -> list[str]:
-    from privacy_checks.profiles import get_profile
+    from privacy_checks.spec.registry import get_profile
 
     dp_models = [spec.name for spec in get_profile(profile).models if spec.dp is not None]
     command = [
@@ -73,7 +73,8 @@ def agreement(profile_name: str, dataset: str | None) -> float:
     )
 
     from privacy_checks import attacks, datasets, training
-    from privacy_checks.profiles import derive_seed, get_profile
+    from privacy_checks.spec.vocabulary import derive_seed
+    from privacy_checks.spec.registry import get_profile
 
     profile = get_profile(profile_name)
     if dataset:

@@ -61,7 +61,7 @@ def main(epochs: int = 10, rounds: int = 4) -> None:
     import tensorflow as tf
 
     from privacy_checks import datasets, dp_sgd, models, training
-    from privacy_checks.profiles import DIGITS, DP_2_LAYERS
+    from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
 
     training.configure_threads(DIGITS)
     tf.config.experimental.enable_op_determinism()

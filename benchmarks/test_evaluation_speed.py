@@ -29,7 +29,8 @@ import pytest
 
 from privacy_checks import attacks, datasets, training
 from privacy_checks.models import small_cnn
-from privacy_checks.profiles import CIFAR10_QUICK, DIGITS, derive_seed
+from privacy_checks.spec.registry import CIFAR10_QUICK, DIGITS
+from privacy_checks.spec.vocabulary import derive_seed
 
 import codelab  # benchmarks/codelab.py (pytest puts this directory on sys.path)
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from privacy_checks import tolerances
 from privacy_checks.verdicts import Status
 from privacy_checks.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
-from privacy_checks.profiles import ENTIRE_DATASET, REFERENCE_ATTACKS
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET, REFERENCE_ATTACKS
 from privacy_checks.session import Settings
-from privacy_checks.verdicts import CaseKey
+from privacy_checks.spec.cases import CaseKey
 
 
 def main() -> None:

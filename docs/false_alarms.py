@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from privacy_checks.power import false_alarm_study
-from privacy_checks.profiles import DIGITS
+from privacy_checks.spec.registry import DIGITS
 from privacy_checks.session import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

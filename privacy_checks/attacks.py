@@ -26,9 +26,10 @@ import numpy as np
 
 from privacy_checks import metrics
 from privacy_checks.accounting import bound_delta, epsilon_lower_bound, guarantee_alpha, variant_label
-from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, Profile, class_slice, derive_seed
+from privacy_checks.spec.vocabulary import ATTACKS, ENTIRE_DATASET, class_slice, derive_seed
+from privacy_checks.spec.profile import Profile
 from privacy_checks.training import Snapshot
-from privacy_checks.verdicts import CaseKey
+from privacy_checks.spec.cases import CaseKey
 
 if TYPE_CHECKING:
     from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (

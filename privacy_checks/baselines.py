@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from privacy_checks import messages
-from privacy_checks.files import display_path, write_atomic
-from privacy_checks.metrics import metric_fpr
-from privacy_checks.verdicts import entry_key
-from privacy_checks.profiles import ATTACKS, ENTIRE_DATASET, METRICS
+from privacy_checks.spec.files import display_path, write_atomic
+from privacy_checks.spec.vocabulary import metric_fpr
+from privacy_checks.spec.cases import entry_key
+from privacy_checks.spec.vocabulary import ATTACKS, ENTIRE_DATASET, METRICS
 
 SCHEMA = 2
 DECIMALS = 6
@@ -86,7 +86,7 @@ class Baseline:
     fingerprint: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: Seeds whose spread is stored in the entries' ``seed_sd``; empty: not calibrated.
     calibration_seeds: tuple[int, ...] = ()
-    #: :func:`privacy_checks.settings.machine` where it was recorded; None: not
+    #: :func:`privacy_checks.spec.environment.machine` where it was recorded; None: not
     #: recorded (files from before it was), which is unknown, not different.
     machine: Mapping[str, Any] | None = None
     #: A DP model's accountant epsilon by report epoch (empty for other models): a later

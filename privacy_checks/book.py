@@ -22,11 +22,13 @@ from typing import Any, Callable, Iterator, Mapping
 from privacy_checks import baselines, calibration, messages, recording, tolerances
 from privacy_checks.attacks import AttackRecord
 from privacy_checks.baselines import Baseline, BaselineError, Entry
-from privacy_checks.files import display_path
-from privacy_checks.profiles import DATA_FIELDS, fingerprint_changes, split_seed_of
-from privacy_checks.settings import CheckFailed, Settings, machine as this_machine
+from privacy_checks.spec.files import display_path
+from privacy_checks.spec.fingerprint import DATA_FIELDS, fingerprint_changes, split_seed_of
+from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.spec.environment import machine as this_machine
 from privacy_checks.recording import BaselineChange
-from privacy_checks.verdicts import Case, CaseKey, MetricTolerance, baseline_keys
+from privacy_checks.spec.cases import Case, CaseKey, baseline_keys
+from privacy_checks.verdicts import MetricTolerance
 
 
 class BaselineBook:
@@ -41,7 +43,7 @@ class BaselineBook:
         self.settings = settings
         self.profile = settings.profile
         self.versions = versions
-        #: This machine (:func:`privacy_checks.settings.machine` unless given).
+        #: This machine (:func:`privacy_checks.spec.environment.machine` unless given).
         self.machine = dict(this_machine() if machine is None else machine)
         self._files: dict[str, Baseline | None | BaselineError] = {}
         self._pending: dict[str, dict[str, Entry]] = {}

@@ -25,10 +25,11 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from privacy_checks import accounting, attacks, datasets, dotted, metrics, models, per_example, references, training
+from privacy_checks import accounting, attacks, datasets, metrics, models, per_example, references, training
+from privacy_checks.spec import dotted
 from privacy_checks.attacks import AttackRecord, Evaluation
-from privacy_checks.files import write_atomic
-from privacy_checks.profiles import Profile
+from privacy_checks.spec.files import write_atomic
+from privacy_checks.spec.profile import Profile
 from privacy_checks.training import Snapshot, TrainingRun
 
 FORMAT = 1

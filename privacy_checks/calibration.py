@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from privacy_checks import tolerances
 from privacy_checks.measurer import Measurer
-from privacy_checks.profiles import Profile, fingerprint_changes
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.fingerprint import fingerprint_changes
 from privacy_checks.settings import Settings
-from privacy_checks.verdicts import CaseKey, baseline_keys
+from privacy_checks.spec.cases import CaseKey, baseline_keys
 
 if TYPE_CHECKING:
     from privacy_checks.baselines import Baseline

@@ -45,9 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from privacy_checks import dotted
-from privacy_checks.profiles import ATTACKS, Profile, dataset_kind, dataset_location
-from privacy_checks.specs import tfds_source
+from privacy_checks.spec import dotted
+from privacy_checks.spec.vocabulary import ATTACKS
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.sources import dataset_kind, dataset_location
+from privacy_checks.spec.sources import tfds_source
 
 
 class DatasetError(RuntimeError):

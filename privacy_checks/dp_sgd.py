@@ -31,7 +31,7 @@ import dataclasses
 import types
 from typing import TYPE_CHECKING, Any, Sequence
 
-from privacy_checks.profiles import DPSGD
+from privacy_checks.spec.model_spec import DPSGD
 
 if TYPE_CHECKING:  # TensorFlow is imported only when a model trains.
     import tensorflow as tf

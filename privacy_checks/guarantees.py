@@ -16,9 +16,10 @@ from privacy_checks.attacks import AttackRecord
 from privacy_checks.book import BaselineBook
 from privacy_checks.measurer import Measurer
 from privacy_checks.metrics import interval_sd
-from privacy_checks.profiles import ENTIRE_DATASET
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.settings import CheckFailed, Settings
-from privacy_checks.verdicts import ACCOUNTANT, EPSILON, Case, CaseKey, GuaranteeCheck
+from privacy_checks.spec.cases import ACCOUNTANT, EPSILON, Case, CaseKey
+from privacy_checks.verdicts import GuaranteeCheck
 
 
 def accountant_epsilon(measurer: Measurer, model: str, epoch: int) -> float:

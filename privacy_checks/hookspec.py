@@ -28,7 +28,8 @@ import pytest
 if TYPE_CHECKING:
     import tensorflow as tf
 
-    from privacy_checks.profiles import ModelSpec, Profile
+    from privacy_checks.spec.model_spec import ModelSpec
+    from privacy_checks.spec.profile import Profile
 
 
 def pytest_privacy_profiles(config: pytest.Config) -> Iterable[Profile] | None:

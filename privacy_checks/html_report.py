@@ -22,11 +22,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from privacy_checks.attacks import Evaluation
-from privacy_checks.verdicts import CaseKey, Comparison, Status, counts as verdict_counts
-from privacy_checks.files import write_atomic
+from privacy_checks.spec.cases import CaseKey
+from privacy_checks.verdicts import Comparison, Status, counts as verdict_counts
+from privacy_checks.spec.files import write_atomic
 from privacy_checks.measured import Measured, most_vulnerable
-from privacy_checks.profiles import ENTIRE_DATASET
-from privacy_checks.metrics import metric_fpr
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.tolerances import POWER
 
 

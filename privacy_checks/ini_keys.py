@@ -15,7 +15,7 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from privacy_checks.files import display_path
+from privacy_checks.spec.files import display_path
 from privacy_checks.options import OPTIONS, Option
 
 if TYPE_CHECKING:

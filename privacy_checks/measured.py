@@ -7,8 +7,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
-from privacy_checks.profiles import Profile
-from privacy_checks.verdicts import CaseKey, Comparison, GuaranteeCheck
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.cases import CaseKey
+from privacy_checks.verdicts import Comparison, GuaranteeCheck
 
 
 @dataclasses.dataclass(frozen=True)

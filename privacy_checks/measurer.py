@@ -24,10 +24,10 @@ from privacy_checks import cache, quiet, references, tasks
 from privacy_checks.attacks import AttackRecord, Evaluation, evaluate, evaluate_references
 from privacy_checks.datasets import Dataset, DatasetRejected, LoadData, load
 from privacy_checks.executors import Executor, InProcess, Timed, done
-from privacy_checks.profiles import REFERENCE_ATTACKS
+from privacy_checks.spec.vocabulary import REFERENCE_ATTACKS
 from privacy_checks.settings import CheckFailed, Settings
 from privacy_checks.training import MakeModel, Snapshot, TrainingRun, preflight, train
-from privacy_checks.verdicts import CaseKey
+from privacy_checks.spec.cases import CaseKey
 
 T = TypeVar("T")
 

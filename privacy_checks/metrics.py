@@ -38,6 +38,9 @@ from typing import Sequence
 
 import numpy as np
 
+from privacy_checks.spec.vocabulary import tpr_metric
+
+
 #: Resamples per interval: enough for a 95 % percentile interval to be stable to
 #: about a tenth of its width, cheap enough to run on every slice.
 BOOTSTRAP_RESAMPLES = 200
@@ -45,23 +48,6 @@ CONFIDENCE = 0.95
 _CHUNK = 25  # resamples per vectorised block: bounds memory on 60,000-example slices
 
 AUC, ADVANTAGE = "auc", "attacker_advantage"
-_TPR_PREFIX = "tpr_at_fpr_"
-
-
-def tpr_metric(fpr: float) -> str:
-    """The metric name of TPR at ``fpr``: ``tpr_at_fpr_0.001``."""
-    return f"{_TPR_PREFIX}{fpr:g}"
-
-
-def metric_fpr(name: str) -> float | None:
-    """The FPR of a TPR metric name, or None for any other name (or a malformed one)."""
-    if not name.startswith(_TPR_PREFIX):
-        return None
-    try:
-        value = float(name[len(_TPR_PREFIX) :])
-    except ValueError:
-        return None
-    return value if 0 < value < 1 and tpr_metric(value) == name else None
 
 
 def roc_points(scores_in: np.ndarray, scores_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,11 +191,3 @@ def _normal_quantile(p: float) -> float:
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(p)
-
-
-def check_fprs(fprs: Sequence[float]) -> list[str]:
-    """Problems with a profile's FPR list, for its validation."""
-    problems = [f"fpr {f!r} must lie in (0, 1)" for f in fprs if not (isinstance(f, float) and 0 < f < 1)]
-    if len(set(fprs)) != len(fprs):
-        problems.append(f"fprs {tuple(fprs)} repeat a value")
-    return problems

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from privacy_checks import per_example
-from privacy_checks.dotted import UserCodeError, resolve
-from privacy_checks.profiles import DPSGD, ModelSpec, Profile
+from privacy_checks.spec.dotted import UserCodeError, resolve
+from privacy_checks.spec.model_spec import DPSGD, ModelSpec
+from privacy_checks.spec.profile import Profile
 
 if TYPE_CHECKING:  # TensorFlow is imported only when a model is built.
     import tensorflow as tf
@@ -151,7 +152,7 @@ def is_compiled(model: "tf.keras.Model") -> bool:
 def build(profile: Profile, spec: ModelSpec, made: "tf.keras.Model | None" = None) -> "tf.keras.Model":
     """``spec``'s model, checked against the profile and compiled; ``made``: one a hook built instead.
 
-    Raises :class:`~privacy_checks.dotted.UserCodeError` with the profile key
+    Raises :class:`~privacy_checks.spec.dotted.UserCodeError` with the profile key
     and what to do when the model cannot be trained and attacked as declared.
     """
     import tensorflow as tf

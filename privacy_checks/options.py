@@ -24,17 +24,10 @@ from typing import Any, Callable
 import pytest
 
 from privacy_checks.executors import MAX_WORKERS, RAY_INSTALL, Executor, default_workers, executor, ray_tasks
-from privacy_checks.profiles import (
-    DEFAULT_PROFILE,
-    METRICS,
-    PROFILES,
-    Profile,
-    check_dataset,
-    dataset_location,
-    get_profile,
-    is_path_source,
-    with_location,
-)
+from privacy_checks.spec.registry import DEFAULT_PROFILE, PROFILES, get_profile
+from privacy_checks.spec.vocabulary import METRICS
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.sources import check_dataset, dataset_location, is_path_source, with_location
 from privacy_checks.session import Settings
 
 TOLERANCE_KEYS = (*METRICS, "tpr")
@@ -144,7 +137,7 @@ OPTIONS: tuple[Option, ...] = (
         "privacy_profile",
         f"profile to run: {', '.join(sorted(PROFILES))}, one the project declares in pyproject.toml "
         "([tool.privacy_checks.profiles.NAME]), or one a conftest.py registers with "
-        "privacy_checks.profiles.register_profile",
+        "privacy_checks.register_profile",
         metavar="NAME",
         default=DEFAULT_PROFILE,
     ),

@@ -19,10 +19,11 @@ from typing import Callable
 
 import pytest
 
-from privacy_checks import hookspec, ini_keys, messages, options, profiles, project, summary
-from privacy_checks.files import display_path
+from privacy_checks import hookspec, ini_keys, messages, options, project, summary
+from privacy_checks.spec import registry, pyproject
+from privacy_checks.spec.files import display_path
 from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status
-from privacy_checks.profiles import dataset_location, is_path_source, with_location
+from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
 from privacy_checks.measured import Measured
 from privacy_checks.measurer import UserHooks
 from privacy_checks.report import write_report
@@ -78,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     declared = config.stash[DECLARED_KEY] = project.RunProfiles(config.rootpath)
     try:
         declared.declare(config)
-    except project.ProfileError as error:
+    except pyproject.ProfileError as error:
         raise pytest.UsageError(str(error)) from None
 
     settings = options.resolve_settings(config)
@@ -183,7 +184,7 @@ def _unselected(config: pytest.Config, name: str) -> list[str]:
     """
     declared = config.stash.get(DECLARED_KEY, None)
     names = declared.names if declared is not None else ()
-    if not names or not profiles.is_built_in(name):
+    if not names or not registry.is_built_in(name):
         return []
     return [
         f"privacy: profile {name} is built in; this project declares {', '.join(names)} "

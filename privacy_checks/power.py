@@ -17,7 +17,7 @@ import functools
 from typing import Callable, Mapping, Sequence
 
 from privacy_checks.verdicts import Status
-from privacy_checks.profiles import Profile
+from privacy_checks.spec.profile import Profile
 from privacy_checks.session import BASELINE, CheckFailed, PrivacyRun, Settings, cases
 
 
@@ -132,7 +132,7 @@ def digits_study() -> Profile:
     What detection power is measured on: the same data, split, model and
     training as ``digits``, so its numbers carry over.
     """
-    from privacy_checks.profiles import DIGITS
+    from privacy_checks.spec.registry import DIGITS
 
     return dataclasses.replace(
         DIGITS,

@@ -17,7 +17,7 @@ from typing import Mapping
 from privacy_checks import baselines
 from privacy_checks.baselines import Baseline, Entry
 from privacy_checks.calibration import ModelCalibration
-from privacy_checks.files import write_atomic
+from privacy_checks.spec.files import write_atomic
 
 
 @dataclasses.dataclass(frozen=True)

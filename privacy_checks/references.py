@@ -46,7 +46,8 @@ import dataclasses
 import numpy as np
 
 from privacy_checks.datasets import Dataset
-from privacy_checks.profiles import Profile, derive_seed
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.vocabulary import derive_seed
 from privacy_checks.training import Snapshot
 
 

@@ -22,10 +22,10 @@ from typing import Iterable, Sequence
 
 from privacy_checks import accounting
 from privacy_checks.attacks import Evaluation
-from privacy_checks.files import write_atomic
+from privacy_checks.spec.files import write_atomic
 from privacy_checks.html_report import write_html
 from privacy_checks.measured import Measured
-from privacy_checks.settings import machine
+from privacy_checks.spec.environment import machine
 
 DECIMALS = 6
 

@@ -25,13 +25,15 @@ from privacy_checks.attacks import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
 from privacy_checks.book import BaselineBook, BaselineChange
 from privacy_checks.calibration import Calibration
-from privacy_checks.files import display_path
+from privacy_checks.spec.files import display_path
 from privacy_checks.executors import Executor
 from privacy_checks.executors import executor as local_executor
 from privacy_checks.measurer import Measurer, UserHooks
-from privacy_checks.settings import CheckFailed, Settings, versions
+from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.spec.environment import versions
 from privacy_checks.training import TrainingRun
-from privacy_checks.verdicts import ACCOUNTANT, BASELINE, Case, CaseKey, Comparison, GuaranteeCheck, cases, compare
+from privacy_checks.spec.cases import ACCOUNTANT, BASELINE, Case, CaseKey, cases
+from privacy_checks.verdicts import Comparison, GuaranteeCheck, compare
 
 __all__ = ["BASELINE", "Case", "CheckFailed", "PrivacyRun", "Settings", "cases"]
 

@@ -15,12 +15,13 @@ from collections import Counter
 from typing import Mapping
 
 from privacy_checks import accounting, messages
-from privacy_checks.files import display_path
+from privacy_checks.spec.files import display_path
 from privacy_checks.session import CheckFailed, PrivacyRun
 from privacy_checks.measured import most_vulnerable
-from privacy_checks.profiles import ENTIRE_DATASET
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.tolerances import POWER
-from privacy_checks.verdicts import BASELINE, CaseKey, Comparison, Status, counts as verdict_counts
+from privacy_checks.spec.cases import BASELINE, CaseKey
+from privacy_checks.verdicts import Comparison, Status, counts as verdict_counts
 
 #: Items listed per kind before "... N more".
 MAX_LISTED = 10

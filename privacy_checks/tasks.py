@@ -16,7 +16,7 @@ import numpy as np
 
 from privacy_checks import references
 from privacy_checks.datasets import Dataset
-from privacy_checks.profiles import Profile
+from privacy_checks.spec.profile import Profile
 from privacy_checks.training import TrainingRun, train
 
 

@@ -94,8 +94,10 @@ from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from privacy_checks.metrics import interval_sd, metric_fpr
-from privacy_checks.profiles import ENTIRE_DATASET, Profile
+from privacy_checks.metrics import interval_sd
+from privacy_checks.spec.vocabulary import metric_fpr
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+from privacy_checks.spec.profile import Profile
 from privacy_checks.verdicts import FROM_NOISE, LOWER_BOUND, MetricTolerance
 
 if TYPE_CHECKING:

@@ -20,10 +20,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from privacy_checks.batching import dp_batch_problem
+from privacy_checks.spec.profile import dp_batch_problem
 from privacy_checks.datasets import Dataset
 from privacy_checks import models
-from privacy_checks.profiles import ModelSpec, Profile, derive_seed
+from privacy_checks.spec.model_spec import ModelSpec
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.vocabulary import derive_seed
 
 #: Prediction batch size: privacy evaluation must not cost more than training.
 PREDICT_BATCH_SIZE = 2048

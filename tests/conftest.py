@@ -20,7 +20,7 @@ def _tensorflow_threads_of_the_profiles():
     the start-up warnings that no project can act on (:mod:`privacy_checks.quiet`).
     """
     from privacy_checks import quiet
-    from privacy_checks.profiles import SMOKE
+    from privacy_checks.spec.registry import SMOKE
     from privacy_checks.training import configure_threads
 
     quiet.import_stack()
@@ -40,7 +40,7 @@ def _heavy_modules_stay_loaded():
 
     from privacy_checks import datasets, reference_attacks, references, report, training  # noqa: F401
     from privacy_checks.attacks import evaluate, roc_curve
-    from privacy_checks.profiles import SMOKE
+    from privacy_checks.spec.registry import SMOKE
 
     profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
     evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)

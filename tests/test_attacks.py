@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from privacy_checks import attacks
-from privacy_checks.profiles import SMOKE
+from privacy_checks.spec.registry import SMOKE
 from privacy_checks.training import Snapshot
 
 PROFILE = dataclasses.replace(SMOKE, by_class=True, num_classes=3)

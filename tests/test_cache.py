@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from privacy_checks import attacks, cache
-from privacy_checks.profiles import SMOKE
+from privacy_checks.spec.registry import SMOKE
 from privacy_checks.training import TrainingRun
 from test_attacks import PROFILE, leaky_snapshot
 
@@ -90,7 +90,7 @@ def test_key_follows_the_users_builder_data_function_version_and_hook_files(tmp_
     """The user's code is covered by its whole module file, found without importing it."""
     import sys
 
-    from privacy_checks.profiles import ModelSpec
+    from privacy_checks.spec.model_spec import ModelSpec
 
     (tmp_path / "team_model.py").write_text("def build(input_shape, num_classes):\n    return None\n")
     (tmp_path / "team_data.py").write_text("def load():\n    return None\n")
@@ -115,8 +115,8 @@ def test_key_follows_the_users_builder_data_function_version_and_hook_files(tmp_
 
 
 def test_a_callable_builder_is_keyed_by_its_own_file():
-    from privacy_checks import dotted
-    from privacy_checks.profiles import ModelSpec
+    from privacy_checks.spec import dotted
+    from privacy_checks.spec.model_spec import ModelSpec
 
     def build(input_shape, num_classes):
         return None

@@ -16,9 +16,11 @@ import pytest
 
 from privacy_checks import datasets
 from privacy_checks.datasets import DatasetError
-from privacy_checks.dotted import UserCodeError
-from privacy_checks.profiles import CIFAR10, CIFAR10_QUICK, DIGITS, PROFILES, SMOKE, Profile, check_dataset
-from privacy_checks.specs import is_path_source, tfds_source
+from privacy_checks.spec.dotted import UserCodeError
+from privacy_checks.spec.registry import CIFAR10, CIFAR10_QUICK, DIGITS, PROFILES, SMOKE
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.sources import check_dataset
+from privacy_checks.spec.sources import is_path_source, tfds_source
 
 
 def test_tfds_cifar10_members_are_train_and_non_members_test():

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from privacy_checks import datasets, dp_sgd, models
-from privacy_checks.profiles import DIGITS, DP_2_LAYERS, DPSGD
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
+from privacy_checks.spec.model_spec import DPSGD
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from privacy_checks import power
-from privacy_checks.profiles import DIGITS
+from privacy_checks.spec.registry import DIGITS
 from privacy_checks.session import Settings
 
 SEEDS = tuple(range(2001, 2021))

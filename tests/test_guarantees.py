@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from privacy_checks import accounting, tolerances
-from privacy_checks.profiles import DP_2_LAYERS, SMOKE, ModelSpec
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.spec.model_spec import ModelSpec
 
 
 @pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
@@ -68,7 +69,7 @@ def test_dp_vs_non_private_uses_the_measured_spread_and_stays_silent_at_chance(t
     from privacy_checks import baselines
     from privacy_checks.baselines import Baseline, Entry
     from privacy_checks.session import Case, PrivacyRun, Settings
-    from privacy_checks.verdicts import VS_NON_PRIVATE
+    from privacy_checks.spec.cases import VS_NON_PRIVATE
 
     profile = dataclasses.replace(
         SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS), report_epochs=(1, 3)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from privacy_checks import executors, measurer, session
-from privacy_checks.profiles import SMOKE
+from privacy_checks.spec.registry import SMOKE
 from privacy_checks.session import PrivacyRun, Settings
 from privacy_checks.training import TrainingRun
 
@@ -31,7 +31,7 @@ def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
 
 def test_a_model_that_cannot_be_built_fails_its_checks_before_any_training(tmp_path, monkeypatch):
     """The broken model is found when the first model is about to train; the other still trains."""
-    from privacy_checks.profiles import ModelSpec
+    from privacy_checks.spec.model_spec import ModelSpec
 
     broken = ModelSpec("broken", "Broken", builder=lambda shape, classes: "not a model")
     profile = dataclasses.replace(SMOKE, models=(SMOKE.models[0], broken))

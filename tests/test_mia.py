@@ -267,7 +267,7 @@ def real_evaluations():
     """Two report epochs of a model trained on the smoke profile's digits, attacked by the plugin and by us."""
     pytest.importorskip("tensorflow_privacy")
     from privacy_checks import attacks, datasets, training
-    from privacy_checks.profiles import SMOKE
+    from privacy_checks.spec.registry import SMOKE
 
     profile = dataclasses.replace(SMOKE, epochs=3, report_epochs=(1, 3), by_class=True)
     run = training.train(profile, profile.models[0], datasets.load(profile))
@@ -279,7 +279,7 @@ def real_evaluations():
 def ours_as_evaluate(snapshot, profile, metadata) -> mia.AttackResults:
     """Our attacks on a snapshot, given what ``attacks.evaluate`` gives TF Privacy, under its seed."""
     from privacy_checks.attacks import one_blas_thread
-    from privacy_checks.profiles import ATTACKS, derive_seed
+    from privacy_checks.spec.vocabulary import ATTACKS, derive_seed
 
     inputs = AttackInputData(
         probs_train=special.softmax(snapshot.logits_members.astype(np.float64), axis=1),

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from privacy_checks import datasets, models, training
-from privacy_checks.dotted import UserCodeError
-from privacy_checks.profiles import DP_2_LAYERS, DPSGD, SMOKE, ModelSpec
+from privacy_checks.spec.dotted import UserCodeError
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 

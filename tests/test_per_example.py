@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from privacy_checks import datasets, models, per_example, training
-from privacy_checks.profiles import DIGITS, DPSGD
+from privacy_checks.spec.registry import DIGITS
+from privacy_checks.spec.model_spec import DPSGD
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 

@@ -17,7 +17,8 @@ import pytest
 
 from privacy_checks import cache, executors, session
 from privacy_checks.measurer import Measurer
-from privacy_checks.profiles import SMOKE, ModelSpec
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.spec.model_spec import ModelSpec
 from privacy_checks.session import PrivacyRun, Settings
 
 # Not imported at collection: `pytest -m privacy` collects this module too.

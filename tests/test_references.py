@@ -10,7 +10,9 @@ import pytest
 from privacy_checks import references
 from privacy_checks.attacks import evaluate_references
 from privacy_checks.datasets import Dataset
-from privacy_checks.profiles import ENTIRE_DATASET, SMOKE, Profile
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.spec.profile import Profile
 from privacy_checks.training import Snapshot
 
 STRONG = ("threshold", "lira_offline", "lira_online", "rmia")

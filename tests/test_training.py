@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from privacy_checks import datasets, training
-from privacy_checks.profiles import DIGITS, DP_2_LAYERS, SMOKE
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
 
 
 def test_digits_members_are_a_stratified_seeded_subset():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks.verdicts import CaseKey, MetricTolerance, Status, compare, counts, format_table
+from privacy_checks.spec.cases import CaseKey
+from privacy_checks.verdicts import MetricTolerance, Status, compare, counts, format_table
 
 TOL = {"auc": MetricTolerance(0.02, "profile"), "attacker_advantage": MetricTolerance(0.05, "calibrated")}
 

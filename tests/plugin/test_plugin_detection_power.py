@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from privacy_checks import power
-from privacy_checks.profiles import PROFILES
+from privacy_checks.spec.registry import PROFILES
 from privacy_checks.session import Settings
 
 pytestmark = pytest.mark.study
@@ -25,8 +25,8 @@ CALIBRATION_SEEDS = 5
 
 CONFTEST = """
 from privacy_checks import power
-from privacy_checks.profiles import PROFILES
-from privacy_checks.profiles import register_profile
+from privacy_checks.spec.registry import PROFILES
+from privacy_checks import register_profile
 
 pytest_plugins = ["privacy_checks.plugin"]
 register_profile({change}, replace=True)

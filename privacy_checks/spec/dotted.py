@@ -15,7 +15,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable
 
-from privacy_checks.specs import callable_name, check_dotted
+from privacy_checks.spec.model_spec import callable_name, check_dotted
 
 
 class UserCodeError(RuntimeError):

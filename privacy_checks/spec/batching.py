@@ -6,16 +6,13 @@ last batch with fewer examples cannot be split, so the members must fill
 whole batches. When ``members`` is set, the profile checks this as it is
 built; when it is not (a data function, an image folder), the count is known
 only once the data is loaded, and the per-model preflight checks it before
-any model trains (:func:`privacy_checks.training.preflight`). Both say the
+any model trains (:func:`privacy_checks.train.fit.preflight`). Both say the
 same thing, with the nearest counts that work.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # profiles imports this module
-    from privacy_checks.profiles import ModelSpec, Profile
 
 
 def member_counts(members: int, batch_size: int, pool: int | None = None) -> list[int]:
@@ -46,20 +43,3 @@ def fixes(members: int, batch_size: int, pool: int | None = None) -> str:
     sizes = batch_sizes(members, batch_size)
     choices = ([_either(counts, "members")] if counts else []) + [_either(sizes, "batch_size")]
     return "set " + ", or ".join(choices)
-
-
-def dp_batch_problem(profile: Profile, spec: ModelSpec, members: int) -> str | None:
-    """Why ``spec`` cannot train with DP-SGD on ``members`` loaded members, as a whole sentence; None if it can.
-
-    ``members`` is the count the data gave: a profile's ``members`` where the
-    source had that many, else all of them, so it is also the pool to draw from.
-    """
-    if spec.dp is None or members % profile.batch_size == 0:
-        return None
-    return (
-        f"profile {profile.name!r}, model {spec.name!r} (members, batch_size): the model trains with "
-        f"DP-SGD, one microbatch per example, so its members must fill whole batches, but the data "
-        f"gives {members} members and batch_size is {profile.batch_size} (a last batch of "
-        f"{members % profile.batch_size}). To train on whole batches, "
-        f"{fixes(members, profile.batch_size, pool=members)}."
-    )
