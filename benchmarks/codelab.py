@@ -90,14 +90,14 @@ def main(profile_name: str, dataset: str | None, out: Path) -> float:
         PrivacyReportMetadata,
     )
 
-    from privacy_checks import datasets
+    from privacy_checks.data import load
     from privacy_checks.spec.registry import get_profile
 
     start = time.perf_counter()
     profile = get_profile(profile_name)
     if dataset:
         profile = dataclasses.replace(profile, dataset=dataset)
-    data = datasets.load(profile)
+    data = load.load(profile)
     x_train, x_test = data.x_members, data.x_non_members
     y_train_indices, y_test_indices = data.y_members[:, None], data.y_non_members[:, None]
     y_train = tf.keras.utils.to_categorical(y_train_indices, profile.num_classes)

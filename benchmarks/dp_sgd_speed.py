@@ -60,16 +60,17 @@ def main(epochs: int = 10, rounds: int = 4) -> None:
     import keras
     import tensorflow as tf
 
-    from privacy_checks import datasets, dp_sgd, models, training
+    from privacy_checks.data import load
+    from privacy_checks.train import dp_sgd, models, fit
     from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
 
-    training.configure_threads(DIGITS)
+    fit.configure_threads(DIGITS)
     tf.config.experimental.enable_op_determinism()
-    data = datasets.load(DIGITS)
+    data = load.load(DIGITS)
     shape = DIGITS.input_shape
     builds = {
         "no DP (fit's own cost)": lambda: models.small_cnn(shape, 10, 2, padding="same"),
-        "privacy_checks.dp_sgd": lambda: dp_sgd.compile_private(
+        "privacy_checks.train.dp_sgd": lambda: dp_sgd.compile_private(
             models.codelab_cnn(shape, 10, 2, padding="same"), DP_2_LAYERS.dp, 50, seed=1
         ),
     }

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from privacy_checks import baselines, calibration, messages, recording, tolerances
-from privacy_checks.attacks import AttackRecord
+from privacy_checks.attack.records import AttackRecord
 from privacy_checks.baselines import Baseline, BaselineError, Entry
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.fingerprint import DATA_FIELDS, fingerprint_changes, split_seed_of

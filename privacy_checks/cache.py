@@ -25,12 +25,14 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from privacy_checks import accounting, attacks, datasets, metrics, models, per_example, references, training
-from privacy_checks.spec import dotted
-from privacy_checks.attacks import AttackRecord, Evaluation
+from privacy_checks.attack import accounting, codelab, metrics, records, reference_evaluation
+from privacy_checks.data import arrays, dataset, load, sources, validate
+from privacy_checks.spec import dotted, vocabulary
+from privacy_checks.train import fit, models, per_example, references, snapshot
+from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.spec.files import write_atomic
 from privacy_checks.spec.profile import Profile
-from privacy_checks.training import Snapshot, TrainingRun
+from privacy_checks.train.snapshot import Snapshot, TrainingRun
 
 FORMAT = 1
 _SNAPSHOT_ARRAYS = ("logits_members", "logits_non_members", "labels_members", "labels_non_members")
@@ -55,7 +57,7 @@ def user_files(profile: Profile, model: str, extra: Iterable[Path] = ()) -> tupl
     the data function's module or the ``.npz`` file, and ``extra`` (hook implementations)."""
     builder = profile.model(model).builder
     found = [] if builder is None else [dotted.module_file(builder)]
-    found += [*datasets.source_files(profile.dataset), *extra]
+    found += [*load.source_files(profile.dataset), *extra]
     return tuple(sorted({path.resolve() for path in found if path is not None and path.is_file()}))
 
 
@@ -74,11 +76,11 @@ def key(
     they live in (what they call from elsewhere is not seen: the model's
     ``version`` is for that) and ``extra_files`` (the hook implementations).
     """
-    code = (datasets, dotted, models, per_example, training)
+    code = (dataset, load, sources, arrays, validate, dotted, models, per_example, fit, snapshot)
     if reference is not None:
         code += (references,)
     if epoch is not None:
-        code += (attacks, accounting, metrics)
+        code += (records, codelab, reference_evaluation, accounting, metrics, vocabulary)
     spec = profile.model(model)
     fingerprint = profile.fingerprint()
     if epoch is None:  # a training does not depend on what attacks its snapshots then

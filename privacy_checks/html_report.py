@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from privacy_checks.attacks import Evaluation
+from privacy_checks.attack.records import Evaluation
 from privacy_checks.spec.cases import CaseKey
 from privacy_checks.verdicts import Comparison, Status, counts as verdict_counts
 from privacy_checks.spec.files import write_atomic

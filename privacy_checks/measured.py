@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
 
-from privacy_checks.attacks import AttackRecord, Evaluation
+from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.cases import CaseKey

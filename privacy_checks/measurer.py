@@ -20,13 +20,18 @@ from typing import Callable, Hashable, Iterable, TypeVar
 
 import numpy as np
 
-from privacy_checks import cache, quiet, references, tasks
-from privacy_checks.attacks import AttackRecord, Evaluation, evaluate, evaluate_references
-from privacy_checks.datasets import Dataset, DatasetRejected, LoadData, load
+from privacy_checks import cache, tasks
+from privacy_checks.train import quiet, references
+from privacy_checks.attack.records import AttackRecord, Evaluation
+from privacy_checks.attack.codelab import evaluate
+from privacy_checks.attack.reference_evaluation import evaluate_references
+from privacy_checks.data.dataset import Dataset, DatasetRejected
+from privacy_checks.data.load import LoadData, load
 from privacy_checks.executors import Executor, InProcess, Timed, done
 from privacy_checks.spec.vocabulary import REFERENCE_ATTACKS
 from privacy_checks.settings import CheckFailed, Settings
-from privacy_checks.training import MakeModel, Snapshot, TrainingRun, preflight, train
+from privacy_checks.train.fit import MakeModel, preflight, train
+from privacy_checks.train.snapshot import Snapshot, TrainingRun
 from privacy_checks.spec.cases import CaseKey
 
 T = TypeVar("T")

@@ -18,12 +18,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from privacy_checks.mia import (
-    ENTIRE_DATASET_SLICE_STR,
-    AttackResults,
-    AttackResultsCollection,
-    PrivacyMetric,
-)
+from privacy_checks.attack.mia import ENTIRE_DATASET_SLICE_STR, AttackResults, AttackResultsCollection, PrivacyMetric
 
 #: The x axes' names, which are also their labels in the figures.
 EPOCH = "Epoch"

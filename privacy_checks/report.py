@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from privacy_checks import accounting
-from privacy_checks.attacks import Evaluation
+from privacy_checks.attack import accounting
+from privacy_checks.attack.records import Evaluation
 from privacy_checks.spec.files import write_atomic
 from privacy_checks.html_report import write_html
 from privacy_checks.measured import Measured

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from privacy_checks import calibration, guarantees, messages
-from privacy_checks.attacks import AttackRecord, Evaluation
+from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.baselines import Baseline
 from privacy_checks.book import BaselineBook, BaselineChange
 from privacy_checks.calibration import Calibration
@@ -31,7 +31,7 @@ from privacy_checks.executors import executor as local_executor
 from privacy_checks.measurer import Measurer, UserHooks
 from privacy_checks.settings import CheckFailed, Settings
 from privacy_checks.spec.environment import versions
-from privacy_checks.training import TrainingRun
+from privacy_checks.train.snapshot import TrainingRun
 from privacy_checks.spec.cases import ACCOUNTANT, BASELINE, Case, CaseKey, cases
 from privacy_checks.verdicts import Comparison, GuaranteeCheck, compare
 

@@ -14,7 +14,8 @@ import dataclasses
 from collections import Counter
 from typing import Mapping
 
-from privacy_checks import accounting, messages
+from privacy_checks import messages
+from privacy_checks.attack import accounting
 from privacy_checks.spec.files import display_path
 from privacy_checks.session import CheckFailed, PrivacyRun
 from privacy_checks.measured import most_vulnerable

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from privacy_checks import references
-from privacy_checks.datasets import Dataset
+from privacy_checks.train import references
+from privacy_checks.data.dataset import Dataset
 from privacy_checks.spec.profile import Profile
-from privacy_checks.training import TrainingRun, train
+from privacy_checks.train.snapshot import TrainingRun
+from privacy_checks.train.fit import train
 
 
 def train_model(profile: Profile, model: str, dataset: Dataset) -> TrainingRun:

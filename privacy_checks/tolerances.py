@@ -94,7 +94,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from privacy_checks.metrics import interval_sd
+from privacy_checks.attack.metrics import interval_sd
 from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.spec.profile import Profile

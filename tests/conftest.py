@@ -19,9 +19,9 @@ def _tensorflow_threads_of_the_profiles():
     This is the session's first import of TensorFlow: made as the measurer makes it, without
     the start-up warnings that no project can act on (:mod:`privacy_checks.quiet`).
     """
-    from privacy_checks import quiet
+    from privacy_checks.train import quiet
     from privacy_checks.spec.registry import SMOKE
-    from privacy_checks.training import configure_threads
+    from privacy_checks.train.fit import configure_threads
 
     quiet.import_stack()
     configure_threads(SMOKE)
@@ -38,12 +38,15 @@ def _heavy_modules_stay_loaded():
     """
     import numpy as np
 
-    from privacy_checks import datasets, reference_attacks, references, report, training  # noqa: F401
-    from privacy_checks.attacks import evaluate, roc_curve
+    from privacy_checks import report
+    from privacy_checks.attack import lira, reference_inputs, rmia  # noqa: F401
+    from privacy_checks.data import load
+    from privacy_checks.train import fit, references  # noqa: F401
+    from privacy_checks.attack.codelab import evaluate, roc_curve
     from privacy_checks.spec.registry import SMOKE
 
     profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
-    evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)
+    evaluation = evaluate(fit.train(profile, profile.models[0], load.load(profile)).at(1), profile)
     roc_curve(np.array([1.0, 2.0]), np.array([0.0, 1.5]))  # scikit-learn's metrics, for the reference attacks
     with tempfile.TemporaryDirectory() as tmp:
         report.write_plots(Path(tmp), [evaluation])
@@ -70,7 +73,7 @@ def nan_model(monkeypatch):
     """
     import tensorflow as tf
 
-    from privacy_checks import models
+    from privacy_checks.train import models
 
     honest = models.codelab_cnn
 

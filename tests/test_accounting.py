@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import accounting
+from privacy_checks.attack import accounting
 from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import DPSGD
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from privacy_checks import attacks, cache
+from privacy_checks import cache
+from privacy_checks.attack import codelab
 from privacy_checks.spec.registry import SMOKE
-from privacy_checks.training import TrainingRun
+from privacy_checks.train.snapshot import TrainingRun
 from test_attacks import PROFILE, leaky_snapshot
 
 VERSIONS = {"python": "3.11.7", "tensorflow": "2.15.1"}
@@ -36,7 +37,7 @@ def test_training_round_trip_is_exact(tmp_path, run):
 
 def test_evaluation_round_trip_gives_the_same_records_and_plots(tmp_path):
     snapshot = leaky_snapshot()
-    evaluation = attacks.evaluate(snapshot, PROFILE)
+    evaluation = codelab.evaluate(snapshot, PROFILE)
     cache.save_evaluation(tmp_path, "e", evaluation)
     loaded = cache.load_evaluation(tmp_path, "e", snapshot)
     assert loaded.records == evaluation.records

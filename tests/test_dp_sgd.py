@@ -13,7 +13,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from privacy_checks import datasets, dp_sgd, models
+from privacy_checks.data import load
+from privacy_checks.train import dp_sgd, models
 from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
 from privacy_checks.spec.model_spec import DPSGD
 
@@ -50,7 +51,7 @@ def _digits_model():
 
 @pytest.fixture(scope="module")
 def digits():
-    return datasets.load(DIGITS)
+    return load.load(DIGITS)
 
 
 def _batches(data, count=4):

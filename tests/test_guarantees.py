@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import accounting, tolerances
+from privacy_checks import tolerances
+from privacy_checks.attack import accounting
 from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import ModelSpec
 
@@ -55,7 +56,7 @@ def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
 
 
 def _auc_record(model: str, auc: float, interval: tuple[float, float]):
-    from privacy_checks.attacks import AttackRecord
+    from privacy_checks.attack.records import AttackRecord
 
     return AttackRecord(model, 1, "logistic_regression", "entire_dataset", auc, 0.1, 0.5, 100, 1697,
                         intervals={"auc": interval})

@@ -97,7 +97,7 @@ def test_page_renders_in_headless_chromium(written, tmp_path):
 
 def test_class_figure_shows_each_class_slice():
     from test_attacks import PROFILE, leaky_snapshot
-    from privacy_checks.attacks import evaluate
+    from privacy_checks.attack.codelab import evaluate
 
     uri = html_report.class_figure([evaluate(leaky_snapshot(), PROFILE)])
     assert uri.startswith("data:image/png;base64,")

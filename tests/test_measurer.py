@@ -9,7 +9,7 @@ import pytest
 from privacy_checks import executors, measurer, session
 from privacy_checks.spec.registry import SMOKE
 from privacy_checks.session import PrivacyRun, Settings
-from privacy_checks.training import TrainingRun
+from privacy_checks.train.snapshot import TrainingRun
 
 
 def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):

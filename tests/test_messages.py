@@ -23,9 +23,11 @@ import numpy as np
 import pytest
 
 import privacy_checks
-from privacy_checks import datasets, models
+from privacy_checks.data import load, sources
+from privacy_checks.data.arrays import read_function, read_npz
+from privacy_checks.train import models
 from privacy_checks.spec import dotted
-from privacy_checks.datasets import DatasetError
+from privacy_checks.data.dataset import DatasetError
 from privacy_checks.spec.dotted import UserCodeError
 from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
@@ -206,7 +208,7 @@ def hook_returning(result: Any) -> Trigger:
 case("project", "hook-not-iterable")(hook_returning(SMOKE))
 case("project", "hook-not-a-profile")(hook_returning(["smoke"]))
 
-# data (datasets.py)
+# data (data/)
 TABULAR = dataclasses.replace(
     SMOKE, name="tab", num_classes=3, input_shape=(4,), members=None, by_class=False, dataset="function:tab:data"
 )
@@ -223,7 +225,7 @@ def arrays(members: int = 30, non_members: int = 30, **changes: Any) -> dict[str
 
 def loaded(returned: Any, **changes: Any) -> Trigger:
     profile = dataclasses.replace(TABULAR, **changes)
-    return lambda tmp, mp: datasets.load(profile, hook=lambda p, d: returned)
+    return lambda tmp, mp: load.load(profile, hook=lambda p, d: returned)
 
 
 for _name, _trigger in {
@@ -246,8 +248,8 @@ for _name, _trigger in {
     "few-examples": loaded(arrays(members=3)),
     "references": loaded(arrays(non_members=20), attacks=("threshold", "rmia"), reference_models={"rmia": 2}),
     "by-class": loaded(arrays(members=12, non_members=12), by_class=True),
-    "members-draw": lambda tmp, mp: datasets.load(dataclasses.replace(SMOKE, members=1795)),
-    "function-raised": lambda tmp, mp: datasets._function("math:sqrt", TABULAR),
+    "members-draw": lambda tmp, mp: load.load(dataclasses.replace(SMOKE, members=1795)),
+    "function-raised": lambda tmp, mp: read_function("math:sqrt", TABULAR),
 }.items():
     case("datasets", _name)(_trigger)
 
@@ -257,7 +259,7 @@ def _tfds_missing(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     import tensorflow_datasets as tfds
 
     mp.setattr(tfds, "load", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
-    return datasets._tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
+    return sources.read_tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
 
 
 @case("datasets", "tfds-not-arrays")
@@ -265,20 +267,20 @@ def _tfds_ragged(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     import tensorflow_datasets as tfds
 
     mp.setattr(tfds, "load", lambda *a, **k: ((object(), object()), None))
-    return datasets._tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
+    return sources.read_tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
 
 
 @case("datasets", "imagefolder-layout")
 def _no_test_split(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     (tmp / "train" / "cat").mkdir(parents=True)
-    return datasets._image_folder(tmp, SMOKE)
+    return sources.read_image_folder(tmp, SMOKE)
 
 
 @case("datasets", "imagefolder-empty")
 def _no_images(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     for split in ("train", "test"):
         (tmp / split / "cat").mkdir(parents=True)
-    return datasets._image_folder(tmp, SMOKE)
+    return sources.read_image_folder(tmp, SMOKE)
 
 
 @case("datasets", "imagefolder-unreadable")
@@ -286,33 +288,33 @@ def _unreadable_image(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     for split in ("train", "test"):
         (tmp / split / "cat").mkdir(parents=True)
         (tmp / split / "cat" / "0.png").write_bytes(b"not a png")
-    return datasets._image_folder(tmp, SMOKE)
+    return sources.read_image_folder(tmp, SMOKE)
 
 
 @case("datasets", "npz-missing")
 def _npz_missing(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
-    return datasets._npz(tmp / "nothing.npz", TABULAR)
+    return read_npz(tmp / "nothing.npz", TABULAR)
 
 
 @case("datasets", "npz-lacks")
 def _npz_lacks(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     np.savez(tmp / "wine.npz", **arrays(y_non_members=...))
-    return datasets._npz(tmp / "wine.npz", TABULAR)
+    return read_npz(tmp / "wine.npz", TABULAR)
 
 
 @case("datasets", "npz-unknown-arrays")
 def _npz_unknown(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     np.savez(tmp / "wine.npz", **arrays(), classnames=np.array(["a", "b", "c"]))
-    return datasets._npz(tmp / "wine.npz", TABULAR)
+    return read_npz(tmp / "wine.npz", TABULAR)
 
 
 @case("datasets", "npz-unreadable")
 def _npz_unreadable(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     (tmp / "wine.npz").write_bytes(b"not a zip")
-    return datasets._npz(tmp / "wine.npz", TABULAR)
+    return read_npz(tmp / "wine.npz", TABULAR)
 
 
-# user code: builders (models.py) and the paths that name them (dotted.py)
+# user code: builders (train/models.py) and the paths that name them (spec/dotted.py)
 def dense(width: int, softmax: bool = False, normalise: bool = False, compiled: bool = False) -> Any:
     import tensorflow as tf
 
@@ -442,8 +444,9 @@ SITES: dict[str, tuple[tuple[str, ...], set[str] | None, set[str], bool, set[str
     # register: the registry's own words
     "project": (("spec/pyproject.py", "spec/pyproject_values.py", "project.py"), None, {"KeyProblem", "ProfileError"},
                 False, {"register"}),
-    "datasets": (("datasets.py",), None, {"DatasetError"}, False, set()),
-    "models": (("models.py",), None, {"UserCodeError"}, False, set()),
+    "datasets": (("data/dataset.py", "data/load.py", "data/sources.py", "data/arrays.py", "data/validate.py"), None,
+                 {"DatasetError"}, False, set()),
+    "models": (("train/models.py",), None, {"UserCodeError"}, False, set()),
     "dotted": (("spec/dotted.py",), None, {"UserCodeError"}, False, set()),
 }
 
@@ -464,7 +467,7 @@ def message_sites(module: str) -> dict[str, str]:
                 if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
                         and getattr(node.exc.func, "id", None) in raised):
                     call = node.exc
-                elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_error":
+                elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "rejected":
                     call = node
                 elif (appends and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                       and node.func.attr == "append" and getattr(node.func.value, "id", None) in ("problems", "found")):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from privacy_checks import metrics
+from privacy_checks.attack import metrics
 from privacy_checks.spec import vocabulary
 
 FPRS = (0.001, 0.01)
@@ -32,7 +32,7 @@ def test_point_metrics_agree_with_scikit_learn_and_tf_privacy_definitions(n_in, 
 
 def test_an_attack_that_ranks_members_below_non_members_has_no_advantage_in_its_direction():
     """TF Privacy's max |TPR - FPR| counts an inverted attack as leakage: the gate does not."""
-    from privacy_checks.attacks import roc_curve, scored_record
+    from privacy_checks.attack.codelab import roc_curve, scored_record
     from privacy_checks.spec.registry import SMOKE
 
     members, non_members = scores(20, 160, -1.5, seed=3)  # members score *lower*: AUC far below 0.5

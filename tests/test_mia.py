@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from scipy import special
 
-from privacy_checks import mia, mia_plots
-from privacy_checks.mia import AttackInputData, AttackType, PrivacyMetric, PrivacyReportMetadata, SlicingSpec
+from privacy_checks import mia_plots
+from privacy_checks.attack import mia
+from privacy_checks.attack.mia import AttackInputData, AttackType, PrivacyMetric, PrivacyReportMetadata, SlicingSpec
 
 THRESHOLD_LR_KNN = (AttackType.THRESHOLD_ATTACK, AttackType.LOGISTIC_REGRESSION, AttackType.K_NEAREST_NEIGHBORS)
 CHEAP = (AttackType.THRESHOLD_ATTACK, AttackType.THRESHOLD_ENTROPY_ATTACK,
@@ -266,19 +267,21 @@ def test_given_metadata_is_kept_and_the_rest_filled_in(tfp):
 def real_evaluations():
     """Two report epochs of a model trained on the smoke profile's digits, attacked by the plugin and by us."""
     pytest.importorskip("tensorflow_privacy")
-    from privacy_checks import attacks, datasets, training
+    from privacy_checks.attack import codelab
+    from privacy_checks.data import load
+    from privacy_checks.train import fit
     from privacy_checks.spec.registry import SMOKE
 
     profile = dataclasses.replace(SMOKE, epochs=3, report_epochs=(1, 3), by_class=True)
-    run = training.train(profile, profile.models[0], datasets.load(profile))
-    evaluations = [attacks.evaluate(snapshot, profile) for snapshot in run.snapshots]
+    run = fit.train(profile, profile.models[0], load.load(profile))
+    evaluations = [codelab.evaluate(snapshot, profile) for snapshot in run.snapshots]
     ours = [ours_as_evaluate(e.snapshot, profile, e.results.privacy_report_metadata) for e in evaluations]
     return evaluations, ours
 
 
 def ours_as_evaluate(snapshot, profile, metadata) -> mia.AttackResults:
     """Our attacks on a snapshot, given what ``attacks.evaluate`` gives TF Privacy, under its seed."""
-    from privacy_checks.attacks import one_blas_thread
+    from privacy_checks.attack.codelab import one_blas_thread
     from privacy_checks.spec.vocabulary import ATTACKS, derive_seed
 
     inputs = AttackInputData(
@@ -447,7 +450,7 @@ def test_plots_have_the_report_layout():
 
 def test_modules_import_without_tensorflow():
     """The attack stage must load where TensorFlow and TF Privacy cannot (and fast where they can)."""
-    code = ("import sys, privacy_checks.mia, privacy_checks.mia_attacks, privacy_checks.mia_plots; "
+    code = ("import sys, privacy_checks.attack.mia, privacy_checks.attack.mia_attacks, privacy_checks.mia_plots; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tensorflow_privacy', 'keras'}))")
     root = Path(__file__).resolve().parents[1]
     found = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)

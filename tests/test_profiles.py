@@ -123,7 +123,7 @@ def test_a_process_running_tensorflow_with_other_threads_refuses_to_train():
     """The test session fixed 2 and 2 before TensorFlow started; a 1-thread profile cannot switch."""
     import tensorflow as tf
 
-    from privacy_checks.training import configure_threads
+    from privacy_checks.train.fit import configure_threads
 
     tf.zeros(1).numpy()  # TensorFlow's runtime has started
     configure_threads(SMOKE)  # the same counts: fine
@@ -161,12 +161,12 @@ def test_another_seed_keeps_the_members_and_changes_training():
     """Baseline and reseeded run must measure the same examples (evaluation noise cancels)."""
     import numpy as np
 
-    from privacy_checks import datasets
+    from privacy_checks.data import load
     from privacy_checks.spec.vocabulary import derive_seed
 
     reseeded = DIGITS.with_seed(2001)
     assert reseeded.data_seed == DIGITS.seed and reseeded.seed == 2001
-    a, b = datasets.load(DIGITS), datasets.load(reseeded)
+    a, b = load.load(DIGITS), load.load(reseeded)
     assert np.array_equal(a.x_members, b.x_members) and np.array_equal(a.y_non_members, b.y_non_members)
     assert derive_seed(reseeded.seed, "train", "2_layers") != derive_seed(DIGITS.seed, "train", "2_layers")
 

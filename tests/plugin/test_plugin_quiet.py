@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from privacy_checks import quiet
+from privacy_checks.train import quiet
 from privacy_pytester import CASES, SUITE
 
 #: A smoke run in a new process: TensorFlow's import, two short trainings, worker processes.

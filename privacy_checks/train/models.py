@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from privacy_checks import per_example
+from privacy_checks.train import per_example
 from privacy_checks.spec.dotted import UserCodeError, resolve
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 from privacy_checks.spec.profile import Profile

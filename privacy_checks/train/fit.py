@@ -13,19 +13,19 @@ weights as a full run) and TensorFlow's op determinism is enabled.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 import warnings
 from typing import Callable, Iterator
 
 import numpy as np
 
-from privacy_checks.spec.profile import dp_batch_problem
-from privacy_checks.datasets import Dataset
-from privacy_checks import models
+from privacy_checks.data.dataset import Dataset
 from privacy_checks.spec.model_spec import ModelSpec
-from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.profile import Profile, dp_batch_problem
 from privacy_checks.spec.vocabulary import derive_seed
+from privacy_checks.train import models
+from privacy_checks.train.snapshot import Snapshot, TrainingRun
+
 
 #: Prediction batch size: privacy evaluation must not cost more than training.
 PREDICT_BATCH_SIZE = 2048
@@ -44,40 +44,6 @@ class TrainingDiverged(RuntimeError):
         )
         self.model = model
         self.epoch = epoch
-
-
-@dataclasses.dataclass(frozen=True)
-class Snapshot:
-    """A model's outputs at one report epoch: what ``AttackInputData`` needs."""
-
-    model: str
-    epoch: int
-    logits_members: np.ndarray
-    logits_non_members: np.ndarray
-    labels_members: np.ndarray
-    labels_non_members: np.ndarray
-    train_accuracy: float
-    test_accuracy: float
-    train_loss: float
-    test_loss: float
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingRun:
-    """One trained model's snapshots, in report-epoch order, and its cost."""
-
-    model: str
-    snapshots: tuple[Snapshot, ...]
-    seconds: float
-    #: Keras's own per-epoch logs (``loss``, ``accuracy``: running averages over
-    #: the epoch's batches), the numbers the codelab prints.
-    history: tuple[dict[str, float], ...] = ()
-
-    def at(self, epoch: int) -> Snapshot:
-        for snapshot in self.snapshots:
-            if snapshot.epoch == epoch:
-                return snapshot
-        raise KeyError(f"{self.model} has no snapshot at epoch {epoch}")
 
 
 def accuracy_and_loss(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -31,15 +31,9 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 from sklearn import ensemble, linear_model, metrics, model_selection, neighbors, neural_network
 
-from privacy_checks.mia import (
-    AttackInputData,
-    AttackResults,
-    AttackType,
-    DataSize,
-    PrivacyReportMetadata,
-    RocCurve,
-    SingleAttackResult,
-    SingleSliceSpec,
+from privacy_checks.attack.mia_input import AttackInputData
+from privacy_checks.attack.mia_vocabulary import (
+    AttackResults, AttackType, DataSize, PrivacyReportMetadata, RocCurve, SingleAttackResult, SingleSliceSpec,
     SlicingSpec,
 )
 

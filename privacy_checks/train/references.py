@@ -45,10 +45,10 @@ import dataclasses
 
 import numpy as np
 
-from privacy_checks.datasets import Dataset
+from privacy_checks.data.dataset import Dataset
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.vocabulary import derive_seed
-from privacy_checks.training import Snapshot
+from privacy_checks.train.snapshot import Snapshot
 
 
 @dataclasses.dataclass(frozen=True)
