@@ -22,11 +22,11 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from privacy_checks import tolerances
-from privacy_checks.verdicts import Status
-from privacy_checks.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
+from privacy_checks.judge import tolerances
+from privacy_checks.judge.verdicts import Status
+from privacy_checks.judge.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET, REFERENCE_ATTACKS
-from privacy_checks.session import Settings
+from privacy_checks.run.settings import Settings
 from privacy_checks.spec.cases import CaseKey
 
 

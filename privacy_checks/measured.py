@@ -6,10 +6,10 @@ import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
 
 from privacy_checks.attack.records import AttackRecord, Evaluation
-from privacy_checks.baselines import Baseline
+from privacy_checks.judge.baselines import Baseline
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.cases import CaseKey
-from privacy_checks.verdicts import Comparison, GuaranteeCheck
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,21 +19,18 @@ from typing import Callable
 
 import pytest
 
-from privacy_checks import hookspec, ini_keys, messages, options, project, summary
+from privacy_checks import hookspec, ini_keys, options, project, summary
+from privacy_checks.judge import messages
 from privacy_checks.spec import registry, pyproject
 from privacy_checks.spec.files import display_path
-from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
 from privacy_checks.measured import Measured
-from privacy_checks.measurer import UserHooks
+from privacy_checks.run.measurer import UserHooks
 from privacy_checks.report import write_report
-from privacy_checks.session import (
-    BASELINE,
-    Case,
-    CheckFailed,
-    PrivacyRun,
-    cases,
-)
+from privacy_checks.spec.cases import BASELINE, Case, cases
+from privacy_checks.run.settings import CheckFailed
+from privacy_checks.judge.session import PrivacyRun
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
 DECLARED_KEY = pytest.StashKey[project.RunProfiles]()

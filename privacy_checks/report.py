@@ -54,7 +54,7 @@ def results_document(measured: Measured) -> dict:
     z_0.8 sqrt(2) sigma; ``detectable_rise_basis`` says ``calibrated_noise``,
     or ``lower_bound`` where no sigma is known and it is the tolerance itself.
     """
-    from privacy_checks.tolerances import POWER
+    from privacy_checks.judge.tolerances import POWER
 
     profile, comparisons = measured.profile, measured.comparisons
     models: dict[str, dict] = {}

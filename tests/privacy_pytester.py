@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from privacy_checks.spec.registry import SMOKE
-from privacy_checks.session import cases
+from privacy_checks.spec.cases import cases
 
 CASES = len(cases(SMOKE))  # smoke: 2 models x 2 report epochs x 2 attacks x entire dataset
 SUITE = """

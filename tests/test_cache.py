@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from privacy_checks import cache
+from privacy_checks.run import cache
 from privacy_checks.attack import codelab
 from privacy_checks.spec.registry import SMOKE
 from privacy_checks.train.snapshot import TrainingRun

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import tolerances
+from privacy_checks.judge import tolerances
 from privacy_checks.attack import accounting
 from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import ModelSpec
@@ -19,8 +19,10 @@ def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
 
     from privacy_checks import report
     from privacy_checks.measured import Measured
-    from privacy_checks.session import PrivacyRun, Settings, cases
-    from privacy_checks.verdicts import GuaranteeCheck
+    from privacy_checks.judge.session import PrivacyRun
+    from privacy_checks.run.settings import Settings
+    from privacy_checks.spec.cases import cases
+    from privacy_checks.judge.verdicts import GuaranteeCheck
 
     profile = dataclasses.replace(
         SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS)
@@ -67,9 +69,11 @@ def test_dp_vs_non_private_uses_the_measured_spread_and_stays_silent_at_chance(t
     """Issue 13's false alarm: DP AUC 0.4674 vs non-DP 0.4216 + 0.03, both at chance."""
     from statistics import NormalDist
 
-    from privacy_checks import baselines
-    from privacy_checks.baselines import Baseline, Entry
-    from privacy_checks.session import Case, PrivacyRun, Settings
+    from privacy_checks.judge import baselines
+    from privacy_checks.judge.baselines import Baseline, Entry
+    from privacy_checks.spec.cases import Case
+    from privacy_checks.judge.session import PrivacyRun
+    from privacy_checks.run.settings import Settings
     from privacy_checks.spec.cases import VS_NON_PRIVATE
 
     profile = dataclasses.replace(

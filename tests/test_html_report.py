@@ -13,11 +13,14 @@ import pytest
 
 from privacy_checks import html_report, report
 from privacy_checks.measured import Measured
-from privacy_checks.tolerances import defaults
+from privacy_checks.judge.tolerances import defaults
 from privacy_checks.spec.cases import CaseKey
-from privacy_checks.verdicts import MetricTolerance, compare
+from privacy_checks.judge.verdicts import MetricTolerance
+from privacy_checks.judge.compare import compare
 from privacy_checks.spec.registry import SMOKE
-from privacy_checks.session import PrivacyRun, Settings, cases
+from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.cases import cases
 
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
 

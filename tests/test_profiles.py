@@ -10,7 +10,7 @@ from privacy_checks.spec import registry, vocabulary
 from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import ModelSpec, Tolerance
 from privacy_checks.spec.fingerprint import fingerprint_changes
-from privacy_checks.session import cases
+from privacy_checks.spec.cases import cases
 
 
 def test_hash_ignores_tolerances_and_text_but_not_what_is_measured():
@@ -143,7 +143,7 @@ def test_profiles_reject_bad_fprs():
 def test_fingerprint_changes_name_fields_and_models():
     import dataclasses
 
-    from privacy_checks.power import fewer_members, wider
+    from privacy_checks.judge.power import fewer_members, wider
 
     old = DIGITS.fingerprint()
     assert fingerprint_changes(old, old) == []

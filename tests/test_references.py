@@ -160,7 +160,7 @@ def test_reference_records_score_the_stated_examples_on_every_slice():
 
 def test_references_follow_the_member_split_not_the_training_seed():
     """Another training seed (a calibration seed, --privacy-seed) meets the same references: a paired comparison."""
-    from privacy_checks import cache
+    from privacy_checks.run import cache
 
     base, other = profile(), profile().with_seed(99)
     assert (references.design(base, 30, 70).trains_on == references.design(other, 30, 70).trains_on).all()

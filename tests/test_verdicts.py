@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from privacy_checks.spec.cases import CaseKey
-from privacy_checks.verdicts import MetricTolerance, Status, compare, counts, format_table
+from privacy_checks.judge.verdicts import MetricTolerance, Status, counts, format_table
+from privacy_checks.judge.compare import compare
 
 TOL = {"auc": MetricTolerance(0.02, "profile"), "attacker_advantage": MetricTolerance(0.05, "calibrated")}
 
@@ -83,7 +84,7 @@ def test_each_check_carries_its_detectable_rise():
     assert table[1].split()[-2:] == [f"+{auc.detectable_rise:.4f}", "passed"]
     assert table[2].split()[-3:] == ["or", "more", "passed"]
     # Built by hand, without a detectable rise: the old fields still work.
-    from privacy_checks.verdicts import MetricCheck
+    from privacy_checks.judge.verdicts import MetricCheck
 
     assert MetricCheck("auc", 0.6, 0.6, 0.02).detectable_rise is None
 

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from privacy_checks import baselines
+from privacy_checks.judge import baselines
 from privacy_checks.spec import environment
-from privacy_checks.baselines import Baseline, Entry
+from privacy_checks.judge.baselines import Baseline, Entry
 from privacy_checks.spec.registry import SMOKE
 from privacy_pytester import run
 

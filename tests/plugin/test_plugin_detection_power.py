@@ -14,9 +14,9 @@ import shutil
 
 import pytest
 
-from privacy_checks import power
+from privacy_checks.judge import power
 from privacy_checks.spec.registry import PROFILES
-from privacy_checks.session import Settings
+from privacy_checks.run.settings import Settings
 
 pytestmark = pytest.mark.study
 
@@ -24,7 +24,7 @@ SEEDS = (2001, 2002, 2003)
 CALIBRATION_SEEDS = 5
 
 CONFTEST = """
-from privacy_checks import power
+from privacy_checks.judge import power
 from privacy_checks.spec.registry import PROFILES
 from privacy_checks import register_profile
 

@@ -11,7 +11,7 @@ import pytest
 
 from privacy_checks.spec import registry as profiles
 from privacy_checks.spec.registry import SMOKE
-from privacy_checks.session import cases
+from privacy_checks.spec.cases import cases
 from privacy_pytester import CASES, SUITE, run
 
 PYPROJECT = """

@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
-from privacy_checks import messages
+from privacy_checks.judge import messages
 from privacy_checks.spec.files import display_path, write_atomic
 from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.spec.cases import entry_key

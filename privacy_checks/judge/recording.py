@@ -14,9 +14,9 @@ import dataclasses
 from pathlib import Path
 from typing import Mapping
 
-from privacy_checks import baselines
-from privacy_checks.baselines import Baseline, Entry
-from privacy_checks.calibration import ModelCalibration
+from privacy_checks.judge import baselines
+from privacy_checks.judge.baselines import Baseline, Entry
+from privacy_checks.judge.calibration import ModelCalibration
 from privacy_checks.spec.files import write_atomic
 
 

@@ -16,9 +16,11 @@ import dataclasses
 import functools
 from typing import Callable, Mapping, Sequence
 
-from privacy_checks.verdicts import Status
+from privacy_checks.judge.verdicts import Status
 from privacy_checks.spec.profile import Profile
-from privacy_checks.session import BASELINE, CheckFailed, PrivacyRun, Settings, cases
+from privacy_checks.spec.cases import BASELINE, cases
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.judge.session import PrivacyRun
 
 
 def fewer_members(profile: Profile, factor: int = 4) -> Profile:

@@ -4,24 +4,22 @@ Plain frozen values that every other part passes around (the measuring
 session, the baseline files, the report, the terminal summary, the pytest
 plugin), so that none of them needs another's module for its types:
 
-* :class:`CaseKey` names one (model, report epoch, attack, slice); its text
-  form ``2_layers/epoch10/threshold/class_3`` is what results and messages show.
 * :class:`MetricTolerance`, :class:`MetricCheck` and :class:`Comparison` are
-  a baseline check; :func:`compare` makes one. The check is one-sided: more
+  a baseline check; :func:`~privacy_checks.judge.compare.compare` makes one. The check is one-sided: more
   leakage than baseline + tolerance is a regression; much less is an
   improvement (reported, not failed) whose baseline is worth tightening.
   Each check also carries its *detectable rise*, what a pass rules out: the
   smallest true rise caught with 80 % power (tolerances.detectable_rise).
 * :class:`GuaranteeCheck` is one of a DP model's guarantee checks.
-* :class:`Case` is one parametrized pytest item: a case key and what it checks;
-  :func:`cases` lists a profile's.
+
+Which check a verdict is about is named in :mod:`privacy_checks.spec.cases`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Iterable, Mapping
+from typing import Iterable
 
 from privacy_checks.spec.cases import CaseKey
 
@@ -105,40 +103,6 @@ class Comparison:
             if status in statuses:
                 return status
         return Status.PASSED
-
-
-def compare(
-    key: CaseKey,
-    obtained: Mapping[str, float],
-    expected: Mapping[str, float] | None,
-    tolerances: Mapping[str, "MetricTolerance"],
-    intervals: Mapping[str, tuple[float, float]] | None = None,
-) -> Comparison:
-    """Compares each metric one-sidedly: only a rise beyond its tolerance regresses.
-
-    A metric the baseline lacks (e.g. a newly added FPR) is missing, like a
-    missing entry. Each check carries its detectable rise (what a pass rules
-    out at 80 % power), derived from its tolerance.
-    """
-    from privacy_checks.tolerances import detectable_rise, detectable_rise_basis  # it imports this module
-
-    intervals = intervals or {}
-    return Comparison(
-        key,
-        tuple(
-            MetricCheck(
-                metric=name,
-                obtained=float(obtained[name]),
-                baseline=None if expected is None or name not in expected else float(expected[name]),
-                tolerance=tolerances[name].value,
-                tolerance_source=tolerances[name].source,
-                interval=intervals.get(name),
-                detectable_rise=detectable_rise(tolerances[name]),
-                detectable_rise_basis=detectable_rise_basis(tolerances[name]),
-            )
-            for name in obtained
-        ),
-    )
 
 
 def counts(comparisons: Iterable[Comparison]) -> dict[Status, int]:

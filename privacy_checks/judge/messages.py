@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from privacy_checks.spec.cases import EPSILON, CaseKey
-from privacy_checks.verdicts import Comparison, GuaranteeCheck, Status, format_table
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status, format_table
 
 #: The flag that records measured numbers as the new baselines.
 UPDATE_FLAG = "--privacy-update-baselines"

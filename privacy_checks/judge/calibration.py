@@ -22,7 +22,7 @@ spread is measured data that cost N trainings, so an update treats it as such
   re-measures it.
 
 Each other seed gets a measurer of its own, created when first needed, for the
-models being calibrated only.
+models being calibrated only (:class:`privacy_checks.run.seeds.Calibration`).
 """
 
 from __future__ import annotations
@@ -30,15 +30,14 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from privacy_checks import tolerances
-from privacy_checks.measurer import Measurer
-from privacy_checks.spec.profile import Profile
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.cases import baseline_keys
 from privacy_checks.spec.fingerprint import fingerprint_changes
-from privacy_checks.settings import Settings
-from privacy_checks.spec.cases import CaseKey, baseline_keys
+from privacy_checks.spec.profile import Profile
 
 if TYPE_CHECKING:
-    from privacy_checks.baselines import Baseline
+    from privacy_checks.judge.baselines import Baseline
+
 
 #: Fingerprint fields that change what is attacked, not what is trained: a seed spread
 #: measured before another attack or FPR was added still describes the training.
@@ -138,37 +137,3 @@ def cost(plans: Iterable[ModelCalibration]) -> str | None:
         f"calibrating {', '.join(p.model for p in measured)} over {seeds} seeds ({why}): "
         f"{(seeds - 1) * len(measured)} more trainings and their attacks; --privacy-calibrate=0 records without"
     )
-
-
-class Calibration:
-    """The other seeds' measurers, and the spread of a metric over all the seeds."""
-
-    def __init__(self, settings: Settings, measurer: Measurer) -> None:
-        self.settings = settings
-        self._measurer = measurer  #: the profile's own seed
-        self._others: list[Measurer] | None = None
-
-    def measurers(self, models: Iterable[str]) -> list[Measurer]:
-        """One measurer per other calibration seed (created lazily), for ``models`` only."""
-        if self._others is None:
-            chosen = frozenset(models)
-            self._others = [
-                self._measurer.with_seed(seed, chosen) for seed in self.settings.calibration_seeds[1:]
-            ]
-            for measurer in (self._measurer, *self._others):
-                measurer.prefetch()  # trainings as tasks (Ray): every seed's at once, side by side
-        return self._others
-
-    def spread(self, key: CaseKey, obtained: Mapping[str, float], models: Iterable[str]) -> dict[str, float]:
-        """Seed-to-seed sd of each metric: ``obtained`` (this seed's) and the other seeds' values.
-
-        ``models``: every model being calibrated this run (their other-seed trainings are planned together).
-        """
-        values = {name: [value] for name, value in obtained.items()}
-        for measurer in self.measurers(models):
-            record = measurer.record(key)
-            if record is None:
-                continue
-            for name in values:
-                values[name].append(record.metric(name))
-        return {name: tolerances.seed_sd(v) for name, v in values.items() if len(v) >= 2}

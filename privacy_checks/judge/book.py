@@ -19,16 +19,17 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from privacy_checks import baselines, calibration, messages, recording, tolerances
+from privacy_checks.judge import baselines, calibration, messages, recording, tolerances
+from privacy_checks.spec import vocabulary
 from privacy_checks.attack.records import AttackRecord
-from privacy_checks.baselines import Baseline, BaselineError, Entry
+from privacy_checks.judge.baselines import Baseline, BaselineError, Entry
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.fingerprint import DATA_FIELDS, fingerprint_changes, split_seed_of
-from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec.environment import machine as this_machine
-from privacy_checks.recording import BaselineChange
+from privacy_checks.judge.recording import BaselineChange
 from privacy_checks.spec.cases import Case, CaseKey, baseline_keys
-from privacy_checks.verdicts import MetricTolerance
+from privacy_checks.judge.verdicts import MetricTolerance
 
 
 class BaselineBook:
@@ -174,7 +175,7 @@ class BaselineBook:
 
     def _dispersion(self, case: Case, baseline: Baseline | None, metric: str, members: int) -> float:
         """A TPR's count dispersion over the calibration seeds of its group (1 if uncalibrated)."""
-        if baseline is None or not baseline.calibration_seeds or tolerances.metric_fpr(metric) is None:
+        if baseline is None or not baseline.calibration_seeds or vocabulary.metric_fpr(metric) is None:
             return 1.0
         kind = tolerances.slice_kind(case.slice)
         key = (case.model, case.attack, kind, metric, members)

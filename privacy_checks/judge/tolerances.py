@@ -98,10 +98,11 @@ from privacy_checks.attack.metrics import interval_sd
 from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.spec.profile import Profile
-from privacy_checks.verdicts import FROM_NOISE, LOWER_BOUND, MetricTolerance
+from privacy_checks.judge.verdicts import FROM_NOISE, LOWER_BOUND, MetricTolerance
 
 if TYPE_CHECKING:
-    from privacy_checks.baselines import Entry
+    from privacy_checks.judge.baselines import Entry
+
 
 Z = 4.0
 FLOOR = 0.005
@@ -140,14 +141,6 @@ def option_key(metric: str) -> str:
 
 def slice_kind(slice_name: str) -> str:
     return ENTIRE_DATASET if slice_name == ENTIRE_DATASET else "class"
-
-
-def seed_sd(values: Sequence[float]) -> float:
-    """Sample standard deviation (n - 1) of one metric over the calibration seeds."""
-    if len(values) < 2:
-        raise ValueError("a spread needs at least two seeds")
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def pooled(spreads: Iterable[float]) -> float | None:

@@ -20,20 +20,22 @@ import contextlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from privacy_checks import calibration, guarantees, messages
+from privacy_checks.judge import calibration, guarantees, messages
 from privacy_checks.attack.records import AttackRecord, Evaluation
-from privacy_checks.baselines import Baseline
-from privacy_checks.book import BaselineBook, BaselineChange
-from privacy_checks.calibration import Calibration
+from privacy_checks.judge.baselines import Baseline
+from privacy_checks.judge.book import BaselineBook
+from privacy_checks.judge.recording import BaselineChange
+from privacy_checks.run.seeds import Calibration
 from privacy_checks.spec.files import display_path
-from privacy_checks.executors import Executor
-from privacy_checks.executors import executor as local_executor
-from privacy_checks.measurer import Measurer, UserHooks
-from privacy_checks.settings import CheckFailed, Settings
+from privacy_checks.run.executors import Executor
+from privacy_checks.run.executors import executor as local_executor
+from privacy_checks.run.measurer import Measurer, UserHooks
+from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec.environment import versions
 from privacy_checks.train.snapshot import TrainingRun
 from privacy_checks.spec.cases import ACCOUNTANT, BASELINE, Case, CaseKey, cases
-from privacy_checks.verdicts import Comparison, GuaranteeCheck, compare
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck
+from privacy_checks.judge.compare import compare
 
 __all__ = ["BASELINE", "Case", "CheckFailed", "PrivacyRun", "Settings", "cases"]
 
