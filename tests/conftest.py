@@ -38,7 +38,7 @@ def _heavy_modules_stay_loaded():
     """
     import numpy as np
 
-    from privacy_checks import report
+    from privacy_checks.report import plots
     from privacy_checks.attack import lira, reference_inputs, rmia  # noqa: F401
     from privacy_checks.data import load
     from privacy_checks.train import fit, references  # noqa: F401
@@ -49,7 +49,7 @@ def _heavy_modules_stay_loaded():
     evaluation = evaluate(fit.train(profile, profile.models[0], load.load(profile)).at(1), profile)
     roc_curve(np.array([1.0, 2.0]), np.array([0.0, 1.5]))  # scikit-learn's metrics, for the reference attacks
     with tempfile.TemporaryDirectory() as tmp:
-        report.write_plots(Path(tmp), [evaluation])
+        plots.write_plots(Path(tmp), [evaluation])
     if importlib.util.find_spec("ray") is not None:
         # The executor tests run Ray inside pytester runs; imported again after pytester
         # removed it, Ray's C extension crashes the process (seen in pytest -m study).

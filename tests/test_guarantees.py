@@ -17,8 +17,8 @@ from privacy_checks.spec.model_spec import ModelSpec
 def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     import json
 
-    from privacy_checks import report
-    from privacy_checks.measured import Measured
+    from privacy_checks.report import results
+    from privacy_checks.report.measured import Measured
     from privacy_checks.judge.session import PrivacyRun
     from privacy_checks.run.settings import Settings
     from privacy_checks.spec.cases import cases
@@ -38,7 +38,7 @@ def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     measured = Measured(
         profile, run.evaluations(), {}, run.versions, run.data_source, guarantees=run.guarantees
     )
-    report.write_report(tmp_path, measured)
+    results.write_report(tmp_path, measured)
     document = json.loads((tmp_path / "results.json").read_text())
     epochs = document["models"]["dp_2_layers"]["epochs"]
     assert [e["epsilon"] for e in epochs] == [

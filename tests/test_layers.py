@@ -179,13 +179,11 @@ def problems(root: Path, package: str = PACKAGE) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="the flat package is being moved into its layer folders")
 def test_the_package_keeps_its_layers():
     found = problems(ROOT)
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="the flat package is being moved into its layer folders")
 def test_every_module_lies_in_a_layer_and_the_layers_are_folders():
     files = module_files(ROOT)
     assert {layer(path, ROOT) for path in files.values()} == set(LAYERS)

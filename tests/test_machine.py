@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from privacy_checks import summary
+from privacy_checks.report import summary
 from privacy_checks.judge import baselines
 from privacy_checks.spec import environment
 from privacy_checks.judge.baselines import Baseline, Entry

@@ -32,7 +32,7 @@ from privacy_checks.spec.dotted import UserCodeError
 from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 from privacy_checks.spec.pyproject import ProfileError, profile_from_table, read_pyproject
-from privacy_checks.project import hook_profiles
+from privacy_checks.plugin.declared import hook_profiles
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 
@@ -442,7 +442,7 @@ SITES: dict[str, tuple[tuple[str, ...], set[str] | None, set[str], bool, set[str
               {"ValueError"}, True, set()),
     "metrics": (("spec/vocabulary.py",), {"check_fprs"}, set(), True, set()),
     # register: the registry's own words
-    "project": (("spec/pyproject.py", "spec/pyproject_values.py", "project.py"), None, {"KeyProblem", "ProfileError"},
+    "project": (("spec/pyproject.py", "spec/pyproject_values.py", "plugin/declared.py"), None, {"KeyProblem", "ProfileError"},
                 False, {"register"}),
     "datasets": (("data/dataset.py", "data/load.py", "data/sources.py", "data/arrays.py", "data/validate.py"), None,
                  {"DatasetError"}, False, set()),

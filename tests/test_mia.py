@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from privacy_checks import mia_plots
+from privacy_checks.report import mia_plots
 from privacy_checks.attack import mia
 from privacy_checks.attack.mia import AttackInputData, AttackType, PrivacyMetric, PrivacyReportMetadata, SlicingSpec
 
@@ -450,7 +450,8 @@ def test_plots_have_the_report_layout():
 
 def test_modules_import_without_tensorflow():
     """The attack stage must load where TensorFlow and TF Privacy cannot (and fast where they can)."""
-    code = ("import sys, privacy_checks.attack.mia, privacy_checks.attack.mia_attacks, privacy_checks.mia_plots; "
+    code = ("import sys, privacy_checks.attack.mia, privacy_checks.attack.mia_attacks, "
+            "privacy_checks.report.mia_plots; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tensorflow_privacy', 'keras'}))")
     root = Path(__file__).resolve().parents[1]
     found = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)

@@ -23,7 +23,7 @@ from privacy_checks.spec.model_spec import DPSGD, ModelSpec, Tolerance
 from privacy_checks.spec.registry import SMOKE, Origin
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.pyproject import ProfileError, profile_from_table, read_pyproject, resolve_dataset
-from privacy_checks.project import RunProfiles
+from privacy_checks.plugin.declared import RunProfiles
 
 FULL = """
 [tool.privacy_checks.profiles.wine]
@@ -420,5 +420,6 @@ def test_python_registration_keeps_its_rules(registry):
 
 
 def test_project_module_stays_free_of_tensorflow():
-    code = "import sys, privacy_checks.project, privacy_checks.hookspec; print('tensorflow' in sys.modules)"
+    code = ("import sys, privacy_checks.plugin.declared, privacy_checks.plugin.hookspec; "
+            "print('tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

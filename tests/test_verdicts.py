@@ -108,7 +108,7 @@ def test_a_metric_the_baseline_lacks_is_missing_not_passed():
 
 
 def test_summary_shows_the_worst_detectable_auc_rise_per_model_and_attack():
-    from privacy_checks.summary import detectable_lines
+    from privacy_checks.report.summary import detectable_lines
 
     comparisons = {}
     for epoch, sigma in ((1, 0.002), (3, 0.004)):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from privacy_checks.spec.files import display_path
-from privacy_checks.options import OPTIONS, Option
+from privacy_checks.plugin.options import OPTIONS, Option
 
 if TYPE_CHECKING:
     import pytest

@@ -8,7 +8,7 @@ item per (model, report epoch, attack, slice) of the active profile::
     def test_membership_inference(privacy_case, privacy_check):
         privacy_check(privacy_case)
 
-Options and their ini twins are declared once, in :mod:`privacy_checks.options`.
+Options and their ini twins are declared once, in :mod:`privacy_checks.plugin.options`.
 """
 
 from __future__ import annotations
@@ -19,21 +19,23 @@ from typing import Callable
 
 import pytest
 
-from privacy_checks import hookspec, ini_keys, options, project, summary
+from privacy_checks.plugin import hookspec, ini_keys, options
+from privacy_checks.plugin.declared import RunProfiles
+from privacy_checks.report import summary
 from privacy_checks.judge import messages
 from privacy_checks.spec import registry, pyproject
 from privacy_checks.spec.files import display_path
 from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
-from privacy_checks.measured import Measured
+from privacy_checks.report.measured import Measured
 from privacy_checks.run.measurer import UserHooks
-from privacy_checks.report import write_report
+from privacy_checks.report.results import write_report
 from privacy_checks.spec.cases import BASELINE, Case, cases
 from privacy_checks.run.settings import CheckFailed
 from privacy_checks.judge.session import PrivacyRun
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
-DECLARED_KEY = pytest.StashKey[project.RunProfiles]()
+DECLARED_KEY = pytest.StashKey[RunProfiles]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # The project's own profiles (pyproject.toml, pytest_privacy_profiles), before the
     # options name one; stashed first, so that pytest_unconfigure forgets them even
     # when a later one is refused.
-    declared = config.stash[DECLARED_KEY] = project.RunProfiles(config.rootpath)
+    declared = config.stash[DECLARED_KEY] = RunProfiles(config.rootpath)
     try:
         declared.declare(config)
     except pyproject.ProfileError as error:

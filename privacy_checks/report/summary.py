@@ -19,7 +19,7 @@ from privacy_checks.attack import accounting
 from privacy_checks.spec.files import display_path
 from privacy_checks.run.settings import CheckFailed
 from privacy_checks.judge.session import PrivacyRun
-from privacy_checks.measured import most_vulnerable
+from privacy_checks.report.measured import most_vulnerable
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.judge.tolerances import POWER
 from privacy_checks.spec.cases import BASELINE, CaseKey

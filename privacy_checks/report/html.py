@@ -25,7 +25,7 @@ from privacy_checks.attack.records import Evaluation
 from privacy_checks.spec.cases import CaseKey
 from privacy_checks.judge.verdicts import Comparison, Status, counts as verdict_counts
 from privacy_checks.spec.files import write_atomic
-from privacy_checks.measured import Measured, most_vulnerable
+from privacy_checks.report.measured import Measured, most_vulnerable
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.judge.tolerances import POWER
@@ -216,7 +216,7 @@ def render(measured: Measured, plots: Mapping[str, Path]) -> str:
 
     matplotlib.use("Agg")
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("privacy_checks", "templates"),
+        loader=jinja2.PackageLoader("privacy_checks.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

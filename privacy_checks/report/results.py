@@ -6,7 +6,7 @@
   against *test* accuracy, as in the codelab (which feeds validation accuracy
   into the plot's ``accuracy_train`` field). Here the metadata keep the true
   train accuracy and the plot gets a relabelled copy instead.
-* ``index.html`` - one self-contained page for reviewers (see html_report).
+* ``index.html`` - one self-contained page for reviewers (:mod:`privacy_checks.report.html`).
 * ``results.json`` - every metric of every (model, epoch, attack, slice), the
   accuracies and losses, each check's verdict, and for DP models the
   accountant's epsilon per epoch and the DP guarantee checks. No timestamps or timings:
@@ -15,17 +15,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from privacy_checks.attack import accounting
-from privacy_checks.attack.records import Evaluation
-from privacy_checks.spec.files import write_atomic
-from privacy_checks.html_report import write_html
-from privacy_checks.measured import Measured
+from privacy_checks.report.html import write_html
+from privacy_checks.report.measured import Measured
+from privacy_checks.report.plots import write_plots
 from privacy_checks.spec.environment import machine
+from privacy_checks.spec.files import write_atomic
+
 
 DECIMALS = 6
 
@@ -168,58 +167,6 @@ def results_document(measured: Measured) -> dict:
             )
         ],
     }
-
-
-def _collection(evaluations: Iterable[Evaluation], x_is_test_accuracy: bool):
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        AttackResultsCollection,
-    )
-
-    collection = []
-    for evaluation in evaluations:
-        results = evaluation.results
-        if results is None:  # reference-model attacks only: TF Privacy's plots know no such attack
-            continue
-        if x_is_test_accuracy:
-            metadata = dataclasses.replace(
-                results.privacy_report_metadata,
-                accuracy_train=evaluation.snapshot.test_accuracy,
-            )
-            results = dataclasses.replace(results, privacy_report_metadata=metadata)
-        collection.append(results)
-    return AttackResultsCollection(collection)
-
-
-def write_plots(directory: Path, evaluations: Sequence[Evaluation]) -> list[Path]:
-    """TF Privacy's two privacy report figures, both models in one collection."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
-        privacy_report,
-    )
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        PrivacyMetric,
-    )
-
-    metrics = (PrivacyMetric.AUC, PrivacyMetric.ATTACKER_ADVANTAGE)
-    written = []
-    figure = privacy_report.plot_by_epochs(_collection(evaluations, False), metrics)
-    written.append(_save(figure, directory / "epochs.png"))
-    figure = privacy_report.plot_privacy_vs_accuracy(_collection(evaluations, True), metrics)
-    for axis in figure.axes:
-        axis.set_xlabel("Test accuracy")
-    written.append(_save(figure, directory / "privacy_vs_accuracy.png"))
-    plt.close("all")
-    return written
-
-
-def _save(figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    figure.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    tmp.replace(path)
-    return path
 
 
 def write_report(directory: Path, measured: Measured) -> list[Path]:
