@@ -7,7 +7,7 @@ against. Its model, callback, training call and plots follow the codelab
 predicts members and non-members at the training batch size, takes the
 softmax and runs both trained and threshold attacks on the entire dataset and
 by class, and the two privacy-report plots at the end. What it takes from the
-profile: the members and non-members (``privacy_checks.datasets.load``), the
+profile: the members and non-members (``privacy_checks.data.load.load``), the
 epochs and report epochs, batch size, learning rate, the models' conv counts,
 and the padding (the codelab's ``valid`` padding leaves no feature map on
 8x8 digits after three conv/pool stages).

@@ -75,9 +75,9 @@ def agreement(profile_name: str, dataset: str | None) -> float:
     from privacy_checks.attack.codelab import evaluate, seeded_global_numpy
     from privacy_checks.attack.records import short_attack_name, slice_name
     from privacy_checks.data import load
-    from privacy_checks.train import fit
-    from privacy_checks.spec.vocabulary import derive_seed
     from privacy_checks.spec.registry import get_profile
+    from privacy_checks.spec.vocabulary import derive_seed
+    from privacy_checks.train import fit
 
     profile = get_profile(profile_name)
     if dataset:

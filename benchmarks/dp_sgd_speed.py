@@ -3,9 +3,9 @@
     PYTHONPATH=. python benchmarks/dp_sgd_speed.py [epochs per round] [rounds]
 
 The digits profile's DP model (200 members, batch 50, the 2-layer codelab CNN,
-DP_2_LAYERS' clip, noise and learning rate), trained as ``training.train``
+DP_2_LAYERS' clip, noise and learning rate), trained as ``fit.train``
 trains it (profile threads, op determinism, ``fit`` with shuffling): with
-:mod:`privacy_checks.dp_sgd` on this lane's Keras, and, where TF Privacy
+:mod:`privacy_checks.train.dp_sgd` on this lane's Keras, and, where TF Privacy
 imports (the codelab lane), with its vectorized DP Adam plus the project's
 per-example speed-up (``models.small_cnn(..., dp=..., batch_size=50)``); and
 the same CNN without DP, for what ``fit`` itself costs an epoch on this lane.
@@ -61,8 +61,8 @@ def main(epochs: int = 10, rounds: int = 4) -> None:
     import tensorflow as tf
 
     from privacy_checks.data import load
-    from privacy_checks.train import dp_sgd, models, fit
     from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
+    from privacy_checks.train import dp_sgd, fit, models
 
     fit.configure_threads(DIGITS)
     tf.config.experimental.enable_op_determinism()

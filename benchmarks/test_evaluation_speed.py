@@ -11,8 +11,8 @@ On the same snapshot (a model trained for a few epochs):
   members and non-members, softmax, ``mia.run_attacks`` on the entire dataset
   and by class with both attacks (seeded here like the suite, so that the two
   can be compared);
-* ``suite``: this package's :func:`training.take_snapshot` (large-batch
-  prediction) and :func:`attacks.evaluate`;
+* ``suite``: this package's :func:`fit.take_snapshot` (large-batch
+  prediction) and :func:`codelab.evaluate`;
 * ``epoch``: one training epoch of the model, the cost evaluation is measured
   against.
 
@@ -30,10 +30,10 @@ import pytest
 from privacy_checks.attack.codelab import evaluate, seeded_global_numpy
 from privacy_checks.attack.records import short_attack_name, slice_name
 from privacy_checks.data import load
-from privacy_checks.train import fit
-from privacy_checks.train.models import small_cnn
 from privacy_checks.spec.registry import CIFAR10_QUICK, DIGITS
 from privacy_checks.spec.vocabulary import derive_seed
+from privacy_checks.train import fit
+from privacy_checks.train.models import small_cnn
 
 import codelab  # benchmarks/codelab.py (pytest puts this directory on sys.path)
 

@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from privacy_checks.spec.registry import get_profile  # noqa: E402
-from privacy_checks.spec.vocabulary import ENTIRE_DATASET, REFERENCE_ATTACKS  # noqa: E402
-from privacy_checks.spec.cases import BASELINE, cases  # noqa: E402
 from privacy_checks.judge.session import PrivacyRun  # noqa: E402
 from privacy_checks.run.settings import Settings  # noqa: E402
+from privacy_checks.spec.cases import BASELINE, cases  # noqa: E402
+from privacy_checks.spec.registry import get_profile  # noqa: E402
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET, REFERENCE_ATTACKS  # noqa: E402
 
 
 def measure(profile, dataset: str | None, cache: Path, progress) -> PrivacyRun:

@@ -17,10 +17,10 @@ def _tensorflow_threads_of_the_profiles():
     """TensorFlow's thread pools as the profiles fix them, before any test starts TensorFlow.
 
     This is the session's first import of TensorFlow: made as the measurer makes it, without
-    the start-up warnings that no project can act on (:mod:`privacy_checks.quiet`).
+    the start-up warnings that no project can act on (:mod:`privacy_checks.train.quiet`).
     """
-    from privacy_checks.train import quiet
     from privacy_checks.spec.registry import SMOKE
+    from privacy_checks.train import quiet
     from privacy_checks.train.fit import configure_threads
 
     quiet.import_stack()
@@ -38,12 +38,12 @@ def _heavy_modules_stay_loaded():
     """
     import numpy as np
 
-    from privacy_checks.report import plots
     from privacy_checks.attack import lira, reference_inputs, rmia  # noqa: F401
-    from privacy_checks.data import load
-    from privacy_checks.train import fit, references  # noqa: F401
     from privacy_checks.attack.codelab import evaluate, roc_curve
+    from privacy_checks.data import load
+    from privacy_checks.report import plots
     from privacy_checks.spec.registry import SMOKE
+    from privacy_checks.train import fit, references  # noqa: F401
 
     profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
     evaluation = evaluate(fit.train(profile, profile.models[0], load.load(profile)).at(1), profile)

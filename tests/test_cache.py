@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from privacy_checks.run import cache
 from privacy_checks.attack import codelab
+from privacy_checks.run import cache
 from privacy_checks.spec.registry import SMOKE
 from privacy_checks.train.snapshot import TrainingRun
 from test_attacks import PROFILE, leaky_snapshot

@@ -17,10 +17,9 @@ import pytest
 from privacy_checks.data import load, sources, validate
 from privacy_checks.data.dataset import Dataset, DatasetError
 from privacy_checks.spec.dotted import UserCodeError
-from privacy_checks.spec.registry import CIFAR10, CIFAR10_QUICK, DIGITS, PROFILES, SMOKE
 from privacy_checks.spec.profile import Profile
-from privacy_checks.spec.sources import check_dataset
-from privacy_checks.spec.sources import is_path_source, tfds_source
+from privacy_checks.spec.registry import CIFAR10, CIFAR10_QUICK, DIGITS, PROFILES, SMOKE
+from privacy_checks.spec.sources import check_dataset, is_path_source, tfds_source
 
 
 def test_tfds_cifar10_members_are_train_and_non_members_test():

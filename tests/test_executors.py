@@ -9,8 +9,8 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import pytest
 
+from privacy_checks.attack import codelab, records
 from privacy_checks.run import executors
-from privacy_checks.attack import records, codelab
 
 from test_attacks import PROFILE, leaky_snapshot
 

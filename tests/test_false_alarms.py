@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from privacy_checks.judge import power
-from privacy_checks.spec.registry import DIGITS
 from privacy_checks.run.settings import Settings
+from privacy_checks.spec.registry import DIGITS
 
 SEEDS = tuple(range(2001, 2021))
 ROOT = Path(__file__).resolve().parents[1]

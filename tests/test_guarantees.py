@@ -7,22 +7,22 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks.judge import tolerances
 from privacy_checks.attack import accounting
-from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.judge import tolerances
 from privacy_checks.spec.model_spec import ModelSpec
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 
 
 @pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     import json
 
+    from privacy_checks.judge.session import PrivacyRun
+    from privacy_checks.judge.verdicts import GuaranteeCheck
     from privacy_checks.report import results
     from privacy_checks.report.measured import Measured
-    from privacy_checks.judge.session import PrivacyRun
     from privacy_checks.run.settings import Settings
     from privacy_checks.spec.cases import cases
-    from privacy_checks.judge.verdicts import GuaranteeCheck
 
     profile = dataclasses.replace(
         SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS)
@@ -71,10 +71,9 @@ def test_dp_vs_non_private_uses_the_measured_spread_and_stays_silent_at_chance(t
 
     from privacy_checks.judge import baselines
     from privacy_checks.judge.baselines import Baseline, Entry
-    from privacy_checks.spec.cases import Case
     from privacy_checks.judge.session import PrivacyRun
     from privacy_checks.run.settings import Settings
-    from privacy_checks.spec.cases import VS_NON_PRIVATE
+    from privacy_checks.spec.cases import VS_NON_PRIVATE, Case
 
     profile = dataclasses.replace(
         SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS), report_epochs=(1, 3)

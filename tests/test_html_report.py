@@ -11,17 +11,16 @@ import subprocess
 import numpy as np
 import pytest
 
+from privacy_checks.judge.compare import compare
+from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.judge.tolerances import defaults
+from privacy_checks.judge.verdicts import MetricTolerance
 from privacy_checks.report import results
 from privacy_checks.report.html import class_figure, rows
 from privacy_checks.report.measured import Measured
-from privacy_checks.judge.tolerances import defaults
-from privacy_checks.spec.cases import CaseKey
-from privacy_checks.judge.verdicts import MetricTolerance
-from privacy_checks.judge.compare import compare
-from privacy_checks.spec.registry import SMOKE
-from privacy_checks.judge.session import PrivacyRun
 from privacy_checks.run.settings import Settings
-from privacy_checks.spec.cases import cases
+from privacy_checks.spec.cases import CaseKey, cases
+from privacy_checks.spec.registry import SMOKE
 
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
 

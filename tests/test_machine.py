@@ -10,15 +10,15 @@ import time
 
 import pytest
 
-from privacy_checks.report import summary
 from privacy_checks.judge import baselines
-from privacy_checks.spec import environment
 from privacy_checks.judge.baselines import Baseline, Entry
 from privacy_checks.judge.book import BaselineBook
+from privacy_checks.report import summary
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec import environment
+from privacy_checks.spec.cases import Case
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.registry import SMOKE
-from privacy_checks.run.settings import Settings
-from privacy_checks.spec.cases import Case
 
 HERE = {"cpu": "AMD EPYC 7B13", "cpu_flags": "avx avx2 fma", "cores": 2, "gpu": None}
 THERE = {"cpu": "Intel Xeon Platinum 8481C", "cpu_flags": "amx_bf16 avx avx2 avx512f fma", "cores": 4, "gpu": "NVIDIA L4"}

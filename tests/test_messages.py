@@ -25,14 +25,14 @@ import pytest
 import privacy_checks
 from privacy_checks.data import load, sources
 from privacy_checks.data.arrays import read_function, read_npz
-from privacy_checks.train import models
-from privacy_checks.spec import dotted
 from privacy_checks.data.dataset import DatasetError
+from privacy_checks.plugin.declared import hook_profiles
+from privacy_checks.spec import dotted
 from privacy_checks.spec.dotted import UserCodeError
-from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 from privacy_checks.spec.pyproject import ProfileError, profile_from_table, read_pyproject
-from privacy_checks.plugin.declared import hook_profiles
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.train import models
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 
@@ -442,8 +442,8 @@ SITES: dict[str, tuple[tuple[str, ...], set[str] | None, set[str], bool, set[str
               {"ValueError"}, True, set()),
     "metrics": (("spec/vocabulary.py",), {"check_fprs"}, set(), True, set()),
     # register: the registry's own words
-    "project": (("spec/pyproject.py", "spec/pyproject_values.py", "plugin/declared.py"), None, {"KeyProblem", "ProfileError"},
-                False, {"register"}),
+    "project": (("spec/pyproject.py", "spec/pyproject_values.py", "plugin/declared.py"), None,
+                {"KeyProblem", "ProfileError"}, False, {"register"}),
     "datasets": (("data/dataset.py", "data/load.py", "data/sources.py", "data/arrays.py", "data/validate.py"), None,
                  {"DatasetError"}, False, set()),
     "models": (("train/models.py",), None, {"UserCodeError"}, False, set()),

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from privacy_checks.data import load
-from privacy_checks.train import models, fit
 from privacy_checks.spec.dotted import UserCodeError
-from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.train import fit, models
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from privacy_checks.data import load
-from privacy_checks.train import models, per_example, fit
-from privacy_checks.spec.registry import DIGITS
 from privacy_checks.spec.model_spec import DPSGD
+from privacy_checks.spec.registry import DIGITS
+from privacy_checks.train import fit, models, per_example
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 
 from privacy_checks.spec import registry, vocabulary
-from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
-from privacy_checks.spec.model_spec import ModelSpec, Tolerance
-from privacy_checks.spec.fingerprint import fingerprint_changes
 from privacy_checks.spec.cases import cases
+from privacy_checks.spec.fingerprint import fingerprint_changes
+from privacy_checks.spec.model_spec import ModelSpec, Tolerance
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
 
 
 def test_hash_ignores_tolerances_and_text_but_not_what_is_measured():

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from privacy_checks.plugin.declared import RunProfiles
 from privacy_checks.spec import registry as profiles
 from privacy_checks.spec.files import display_path
-from privacy_checks.spec.vocabulary import DEFAULT_FPRS
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec, Tolerance
-from privacy_checks.spec.registry import SMOKE, Origin
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.pyproject import ProfileError, profile_from_table, read_pyproject, resolve_dataset
-from privacy_checks.plugin.declared import RunProfiles
+from privacy_checks.spec.registry import SMOKE, Origin
+from privacy_checks.spec.vocabulary import DEFAULT_FPRS
 
 FULL = """
 [tool.privacy_checks.profiles.wine]

@@ -15,13 +15,13 @@ import re
 import numpy as np
 import pytest
 
-from privacy_checks.run import cache, executors, ray_tasks
-from privacy_checks.spec import cases
-from privacy_checks.run.measurer import Measurer
-from privacy_checks.spec.registry import SMOKE
-from privacy_checks.spec.model_spec import ModelSpec
 from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.run import cache, executors, ray_tasks
+from privacy_checks.run.measurer import Measurer
 from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec import cases
+from privacy_checks.spec.model_spec import ModelSpec
+from privacy_checks.spec.registry import SMOKE
 
 # Not imported at collection: `pytest -m privacy` collects this module too.
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (the ray extra)")

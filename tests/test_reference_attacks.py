@@ -104,7 +104,9 @@ def test_true_label_probability_is_the_softmax_of_the_label():
     rng = np.random.default_rng(3)
     logits, labels = rng.normal(0, 3, (40, 4)), rng.integers(0, 4, 40)
     expected = softmax(logits / 2.0, axis=1)[np.arange(40), labels]
-    np.testing.assert_allclose(reference_inputs.true_label_probability(logits, labels, temperature=2.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        reference_inputs.true_label_probability(logits, labels, temperature=2.0), expected, rtol=1e-12
+    )
 
 
 def test_the_module_imports_without_tensorflow():

@@ -7,12 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks.train import references
 from privacy_checks.attack.reference_evaluation import evaluate_references
 from privacy_checks.data.dataset import Dataset
-from privacy_checks.spec.vocabulary import ENTIRE_DATASET
-from privacy_checks.spec.registry import SMOKE
 from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+from privacy_checks.train import references
 from privacy_checks.train.snapshot import Snapshot
 
 STRONG = ("threshold", "lira_offline", "lira_online", "rmia")

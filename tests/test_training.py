@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from privacy_checks.data import load
-from privacy_checks.train import fit
 from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
+from privacy_checks.train import fit
 
 
 def test_digits_members_are_a_stratified_seeded_subset():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks.spec.cases import CaseKey
-from privacy_checks.judge.verdicts import MetricTolerance, Status, counts, format_table
 from privacy_checks.judge.compare import compare
+from privacy_checks.judge.verdicts import MetricTolerance, Status, counts, format_table
+from privacy_checks.spec.cases import CaseKey
 
 TOL = {"auc": MetricTolerance(0.02, "profile"), "attacker_advantage": MetricTolerance(0.05, "calibrated")}
 

@@ -19,10 +19,10 @@ import math
 
 import numpy as np
 
-from privacy_checks.spec.vocabulary import DEFAULT_DELTA
+from privacy_checks.spec.cases import STATISTICAL_GUARANTEES, cases
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 from privacy_checks.spec.profile import Profile
-from privacy_checks.spec.cases import STATISTICAL_GUARANTEES, cases
+from privacy_checks.spec.vocabulary import DEFAULT_DELTA
 
 #: Significance of a lower bound computed on its own (the checks use
 #: :func:`guarantee_alpha`, far stricter).

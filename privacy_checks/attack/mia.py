@@ -25,18 +25,8 @@ from typing import Optional, Sequence
 
 from privacy_checks.attack.mia_input import AttackInputData
 from privacy_checks.attack.mia_vocabulary import (
-    ENTIRE_DATASET_SLICE_STR,
-    AttackResults,
-    AttackResultsCollection,
-    AttackType,
-    DataSize,
-    PrivacyMetric,
-    PrivacyReportMetadata,
-    RocCurve,
-    SingleAttackResult,
-    SingleSliceSpec,
-    SlicingFeature,
-    SlicingSpec,
+    ENTIRE_DATASET_SLICE_STR, AttackResults, AttackResultsCollection, AttackType, DataSize, PrivacyMetric,
+    PrivacyReportMetadata, RocCurve, SingleAttackResult, SingleSliceSpec, SlicingFeature, SlicingSpec,
 )
 
 __all__ = [

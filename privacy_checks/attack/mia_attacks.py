@@ -15,11 +15,11 @@ Randomness comes from NumPy's *global* RNG, in TF Privacy's order and
 amounts: the balancing and fold shuffles here, and the MLP's and random
 forest's own draws (``random_state=None``). With the same global seed the
 same numbers come out as from TF Privacy; pass ``seed`` (or seed the global
-RNG, e.g. with :func:`privacy_checks.attacks.seeded_global_numpy`) to make
+RNG, e.g. with :func:`privacy_checks.attack.codelab.seeded_global_numpy`) to make
 them reproducible. Everything runs in one process, one job at a time, as
 TF Privacy runs it by default: parallel jobs would each draw from their own
 copy of the RNG and change the numbers. For speed, limit BLAS to one thread
-around the call (:func:`privacy_checks.attacks.one_blas_thread`).
+around the call (:func:`privacy_checks.attack.codelab.one_blas_thread`).
 """
 
 from __future__ import annotations

@@ -31,12 +31,12 @@ class AttackRecord:
     members: int
     non_members: int
     #: Epsilon lower bound at the profile's guarantee confidence and the model's
-    #: delta (see :mod:`privacy_checks.accounting`); computed on the entire
+    #: delta (see :mod:`privacy_checks.attack.accounting`); computed on the entire
     #: dataset only, where a DP guarantee is checked.
     epsilon_lower_bound: float | None = None
     #: TPR at each of the profile's FPRs, by metric name (``tpr_at_fpr_0.001``).
     tpr_at_fpr: Mapping[str, float] = dataclasses.field(default_factory=dict)
-    #: Bootstrap confidence interval of every metric (:mod:`privacy_checks.metrics`).
+    #: Bootstrap confidence interval of every metric (:mod:`privacy_checks.attack.metrics`).
     intervals: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
     #: TF Privacy's attacker advantage, max |TPR - FPR|: the codelab's number (its plots show it).
     attacker_advantage_two_sided: float | None = None

@@ -10,10 +10,10 @@ git already knows when, and a rerun that measures the same numbers must write
 the same bytes. A baseline recorded with ``--privacy-calibrate`` also holds,
 per entry, the seed-to-seed standard deviation of each metric (``seed_sd``)
 and the seeds it came from; tolerances are derived from it (see
-:mod:`privacy_checks.tolerances`).
+:mod:`privacy_checks.judge.tolerances`).
 
 How a measured value is judged against an entry lives in
-:mod:`privacy_checks.verdicts`.
+:mod:`privacy_checks.judge.verdicts`.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from privacy_checks.judge import messages
-from privacy_checks.spec.files import display_path, write_atomic
-from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.spec.cases import entry_key
-from privacy_checks.spec.vocabulary import ATTACKS, ENTIRE_DATASET, METRICS
+from privacy_checks.spec.files import display_path, write_atomic
+from privacy_checks.spec.vocabulary import ATTACKS, ENTIRE_DATASET, METRICS, metric_fpr
 
 SCHEMA = 2
 DECIMALS = 6

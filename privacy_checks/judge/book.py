@@ -19,17 +19,17 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from privacy_checks.judge import baselines, calibration, messages, recording, tolerances
-from privacy_checks.spec import vocabulary
 from privacy_checks.attack.records import AttackRecord
+from privacy_checks.judge import baselines, calibration, messages, recording, tolerances
 from privacy_checks.judge.baselines import Baseline, BaselineError, Entry
+from privacy_checks.judge.recording import BaselineChange
+from privacy_checks.judge.verdicts import MetricTolerance
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec import vocabulary
+from privacy_checks.spec.cases import Case, CaseKey, baseline_keys
+from privacy_checks.spec.environment import machine as this_machine
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.fingerprint import DATA_FIELDS, fingerprint_changes, split_seed_of
-from privacy_checks.run.settings import CheckFailed, Settings
-from privacy_checks.spec.environment import machine as this_machine
-from privacy_checks.judge.recording import BaselineChange
-from privacy_checks.spec.cases import Case, CaseKey, baseline_keys
-from privacy_checks.judge.verdicts import MetricTolerance
 
 
 class BaselineBook:

@@ -3,7 +3,7 @@
 An update of the baselines records each model with the spread of every metric
 over several seeds (the profile's seed and the next ones: other
 initialisation, batch order and attacks; the same members), stored per entry
-and metric; :mod:`privacy_checks.tolerances` derives tolerances from it. That
+and metric; :mod:`privacy_checks.judge.tolerances` derives tolerances from it. That
 spread is measured data that cost N trainings, so an update treats it as such
 (:func:`plan`, per model):
 

@@ -2,7 +2,7 @@
 AUC against its non-private twin's.
 
 Both kinds share one family-wise error budget per run
-(:data:`privacy_checks.accounting.FAMILY_ALPHA`, Bonferroni over the
+(:data:`privacy_checks.attack.accounting.FAMILY_ALPHA`, Bonferroni over the
 profile's guarantee checks); neither needs a baseline.
 """
 
@@ -11,16 +11,16 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from privacy_checks.judge import tolerances
 from privacy_checks.attack import accounting
-from privacy_checks.attack.records import AttackRecord
-from privacy_checks.judge.book import BaselineBook
-from privacy_checks.run.measurer import Measurer
 from privacy_checks.attack.metrics import interval_sd
-from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+from privacy_checks.attack.records import AttackRecord
+from privacy_checks.judge import tolerances
+from privacy_checks.judge.book import BaselineBook
+from privacy_checks.judge.verdicts import GuaranteeCheck
+from privacy_checks.run.measurer import Measurer
 from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec.cases import ACCOUNTANT, EPSILON, Case, CaseKey
-from privacy_checks.judge.verdicts import GuaranteeCheck
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 
 
 def accountant_epsilon(measurer: Measurer, model: str, epoch: int) -> float:

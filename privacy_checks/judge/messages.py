@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from privacy_checks.spec.cases import EPSILON, CaseKey
 from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status, format_table
+from privacy_checks.spec.cases import EPSILON, CaseKey
 
 #: The flag that records measured numbers as the new baselines.
 UPDATE_FLAG = "--privacy-update-baselines"

@@ -16,11 +16,11 @@ import dataclasses
 import functools
 from typing import Callable, Mapping, Sequence
 
-from privacy_checks.judge.verdicts import Status
-from privacy_checks.spec.profile import Profile
-from privacy_checks.spec.cases import BASELINE, cases
-from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.judge.verdicts import Status
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec.cases import BASELINE, cases
+from privacy_checks.spec.profile import Profile
 
 
 def fewer_members(profile: Profile, factor: int = 4) -> Profile:
@@ -112,7 +112,7 @@ def false_alarm_study(settings: Settings, seeds: Sequence[int]) -> list[SeedOutc
 
     Every failure here is a false alarm: the gate's design budget is at most
     about 5 % of such runs with any failing baseline check, and no DP alarm at
-    all (:data:`privacy_checks.accounting.FAMILY_ALPHA`).
+    all (:data:`privacy_checks.attack.accounting.FAMILY_ALPHA`).
     """
     outcomes = []
     for seed in seeds:

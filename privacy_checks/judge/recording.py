@@ -3,7 +3,7 @@
 An update measures some checks again (``-k`` may select a few); the file it
 writes keeps what was not measured and the profile can still produce, drops
 what it can no longer produce, and treats the seed spread as measured data
-(:mod:`privacy_checks.calibration`): carried over where it still describes
+(:mod:`privacy_checks.judge.calibration`): carried over where it still describes
 the setup, re-measured where asked, and never dropped without the write
 message saying so. The text is written atomically, and only when it changed.
 """

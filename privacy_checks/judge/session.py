@@ -3,13 +3,13 @@
 The front the pytest plugin (and any script) talks to, kept free of pytest.
 It holds the run's verdicts and delegates the work to one part per job:
 
-* :class:`~privacy_checks.measurer.Measurer` loads data, trains and attacks,
+* :class:`~privacy_checks.run.measurer.Measurer` loads data, trains and attacks,
   each once, from the cache where it can, remembering failures;
-* :class:`~privacy_checks.book.BaselineBook` reads, judges, and at the end
+* :class:`~privacy_checks.judge.book.BaselineBook` reads, judges, and at the end
   writes the baseline files, and chooses tolerances from them;
-* :class:`~privacy_checks.calibration.Calibration` measures the other seeds
+* :class:`~privacy_checks.run.seeds.Calibration` measures the other seeds
   when baselines are recorded with their spread;
-* :mod:`~privacy_checks.guarantees` checks a DP model's guarantees.
+* :mod:`~privacy_checks.judge.guarantees` checks a DP model's guarantees.
 
 Baseline writes are queued and done once, at the end (:meth:`PrivacyRun.finish`).
 """
@@ -20,24 +20,21 @@ import contextlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from privacy_checks.judge import calibration, guarantees, messages
 from privacy_checks.attack.records import AttackRecord, Evaluation
+from privacy_checks.judge import calibration, guarantees, messages
 from privacy_checks.judge.baselines import Baseline
 from privacy_checks.judge.book import BaselineBook
-from privacy_checks.judge.recording import BaselineChange
-from privacy_checks.run.seeds import Calibration
-from privacy_checks.spec.files import display_path
-from privacy_checks.run.executors import Executor
-from privacy_checks.run.executors import executor as local_executor
-from privacy_checks.run.measurer import Measurer, UserHooks
-from privacy_checks.run.settings import CheckFailed, Settings
-from privacy_checks.spec.environment import versions
-from privacy_checks.train.snapshot import TrainingRun
-from privacy_checks.spec.cases import ACCOUNTANT, BASELINE, Case, CaseKey, cases
-from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck
 from privacy_checks.judge.compare import compare
-
-__all__ = ["BASELINE", "Case", "CheckFailed", "PrivacyRun", "Settings", "cases"]
+from privacy_checks.judge.recording import BaselineChange
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck
+from privacy_checks.run.executors import Executor, executor as local_executor
+from privacy_checks.run.measurer import Measurer, UserHooks
+from privacy_checks.run.seeds import Calibration
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec.cases import ACCOUNTANT, Case, CaseKey
+from privacy_checks.spec.environment import versions
+from privacy_checks.spec.files import display_path
+from privacy_checks.train.snapshot import TrainingRun
 
 
 class PrivacyRun:

@@ -36,7 +36,7 @@ therefore chosen, in this order:
 
    Baseline and run measure the *same* members and non-members, so the
    evaluation set's own sampling noise — what the bootstrap interval of
-   :mod:`privacy_checks.metrics` estimates — is common to both and cancels.
+   :mod:`privacy_checks.attack.metrics` estimates — is common to both and cancels.
    It enters only when the run's member split differs from the baseline's
    (another ``split_seed``): then sigma^2 = seed spread^2 + bootstrap sd^2.
 
@@ -95,10 +95,9 @@ from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from privacy_checks.attack.metrics import interval_sd
-from privacy_checks.spec.vocabulary import metric_fpr
-from privacy_checks.spec.vocabulary import ENTIRE_DATASET
-from privacy_checks.spec.profile import Profile
 from privacy_checks.judge.verdicts import FROM_NOISE, LOWER_BOUND, MetricTolerance
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET, metric_fpr
 
 if TYPE_CHECKING:
     from privacy_checks.judge.baselines import Entry

@@ -19,20 +19,20 @@ from typing import Callable
 
 import pytest
 
+from privacy_checks.judge import messages
+from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.plugin import hookspec, ini_keys, options
 from privacy_checks.plugin.declared import RunProfiles
 from privacy_checks.report import summary
-from privacy_checks.judge import messages
-from privacy_checks.spec import registry, pyproject
-from privacy_checks.spec.files import display_path
-from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status
-from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
 from privacy_checks.report.measured import Measured
-from privacy_checks.run.measurer import UserHooks
 from privacy_checks.report.results import write_report
-from privacy_checks.spec.cases import BASELINE, Case, cases
+from privacy_checks.run.measurer import UserHooks
 from privacy_checks.run.settings import CheckFailed
-from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.spec import pyproject, registry
+from privacy_checks.spec.cases import BASELINE, Case, cases
+from privacy_checks.spec.files import display_path
+from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
 DECLARED_KEY = pytest.StashKey[RunProfiles]()
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """The hooks a project may implement: :mod:`privacy_checks.hookspec`."""
+    """The hooks a project may implement: :mod:`privacy_checks.plugin.hookspec`."""
     pluginmanager.add_hookspecs(hookspec)
 
 

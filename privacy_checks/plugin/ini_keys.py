@@ -15,15 +15,15 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from privacy_checks.spec.files import display_path
 from privacy_checks.plugin.options import OPTIONS, Option
+from privacy_checks.spec.files import display_path
 
 if TYPE_CHECKING:
     import pytest
 
 PREFIX = "privacy_"
 
-#: Why the options without an ini twin have none (see :mod:`privacy_checks.options`).
+#: Why the options without an ini twin have none (see :mod:`privacy_checks.plugin.options`).
 _NO_TWIN = "it rewrites the committed baselines, which a configuration file must not do on every run"
 
 

@@ -25,11 +25,11 @@ import pytest
 
 from privacy_checks.run.executors import MAX_WORKERS, Executor, default_workers, executor
 from privacy_checks.run.ray_tasks import RAY_INSTALL, ray_tasks
-from privacy_checks.spec.registry import DEFAULT_PROFILE, PROFILES, get_profile
-from privacy_checks.spec.vocabulary import METRICS
-from privacy_checks.spec.profile import Profile
-from privacy_checks.spec.sources import check_dataset, dataset_location, is_path_source, with_location
 from privacy_checks.run.settings import Settings
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.registry import DEFAULT_PROFILE, PROFILES, get_profile
+from privacy_checks.spec.sources import check_dataset, dataset_location, is_path_source, with_location
+from privacy_checks.spec.vocabulary import METRICS
 
 TOLERANCE_KEYS = (*METRICS, "tpr")
 

@@ -22,13 +22,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from privacy_checks.attack.records import Evaluation
-from privacy_checks.spec.cases import CaseKey
-from privacy_checks.judge.verdicts import Comparison, Status, counts as verdict_counts
-from privacy_checks.spec.files import write_atomic
-from privacy_checks.report.measured import Measured, most_vulnerable
-from privacy_checks.spec.vocabulary import ENTIRE_DATASET
-from privacy_checks.spec.vocabulary import metric_fpr
 from privacy_checks.judge.tolerances import POWER
+from privacy_checks.judge.verdicts import Comparison, Status, counts as verdict_counts
+from privacy_checks.report.measured import Measured, most_vulnerable
+from privacy_checks.spec.cases import CaseKey
+from privacy_checks.spec.files import write_atomic
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET, metric_fpr
 
 
 _ORDER = {status: rank for rank, status in enumerate(Status)}  # worst first

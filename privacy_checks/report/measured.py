@@ -7,9 +7,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.judge.baselines import Baseline
-from privacy_checks.spec.profile import Profile
-from privacy_checks.spec.cases import CaseKey
 from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck
+from privacy_checks.spec.cases import CaseKey
+from privacy_checks.spec.profile import Profile
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ metric, one line per model and attack ("2 Layers - THRESHOLD_ATTACK"). Reviewers
 know these figures; TF Privacy draws them through pandas from its own types,
 and cannot be installed on the current lane. These functions draw the same
 figures (layout, series, titles, labels, legend) with matplotlib alone, from
-:class:`privacy_checks.mia.AttackResults`.
+:class:`privacy_checks.attack.mia.AttackResults`.
 
 Like TF Privacy's, they draw with ``matplotlib.pyplot``: choose the backend
 before calling, and close the figures (``plt.close(figure)``) when done.

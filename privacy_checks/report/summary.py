@@ -14,16 +14,16 @@ import dataclasses
 from collections import Counter
 from typing import Mapping
 
-from privacy_checks.judge import messages
 from privacy_checks.attack import accounting
-from privacy_checks.spec.files import display_path
-from privacy_checks.run.settings import CheckFailed
+from privacy_checks.judge import messages
 from privacy_checks.judge.session import PrivacyRun
-from privacy_checks.report.measured import most_vulnerable
-from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 from privacy_checks.judge.tolerances import POWER
-from privacy_checks.spec.cases import BASELINE, CaseKey
 from privacy_checks.judge.verdicts import Comparison, Status, counts as verdict_counts
+from privacy_checks.report.measured import most_vulnerable
+from privacy_checks.run.settings import CheckFailed
+from privacy_checks.spec.cases import BASELINE, CaseKey
+from privacy_checks.spec.files import display_path
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 
 #: Items listed per kind before "... N more".
 MAX_LISTED = 10

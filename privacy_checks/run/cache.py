@@ -26,12 +26,12 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from privacy_checks.attack import accounting, codelab, metrics, records, reference_evaluation
+from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.data import arrays, dataset, load, sources, validate
 from privacy_checks.spec import dotted, vocabulary
-from privacy_checks.train import fit, models, per_example, references, snapshot
-from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.spec.files import write_atomic
 from privacy_checks.spec.profile import Profile
+from privacy_checks.train import fit, models, per_example, references, snapshot
 from privacy_checks.train.snapshot import Snapshot, TrainingRun
 
 FORMAT = 1

@@ -2,7 +2,7 @@
 
 Attacking one snapshot is a task with plain inputs (the snapshot's arrays
 and the profile) and plain outputs (the records and TF Privacy's results):
-it seeds its own randomness (:func:`privacy_checks.attacks.evaluate`), so
+it seeds its own randomness (:func:`privacy_checks.attack.codelab.evaluate`), so
 its numbers do not depend on where or in which order it runs. That makes it
 safe to hand to an executor:
 

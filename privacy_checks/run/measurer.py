@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True)
 class UserHooks:
-    """What a project's pytest hooks make instead of the profile's paths (:mod:`privacy_checks.hookspec`)."""
+    """What a project's pytest hooks make instead of the profile's paths (:mod:`privacy_checks.plugin.hookspec`)."""
 
     #: A model for (profile, spec), or None to use the spec's builder.
     make_model: MakeModel | None = None
@@ -54,7 +54,7 @@ class UserHooks:
 class Measurer(Trainings, ReferenceModels, Evaluations):
     """Produces and remembers one run's data, trainings and evaluations (errors too).
 
-    Attacks go to an :mod:`~privacy_checks.executors` executor as soon as a
+    Attacks go to an :mod:`~privacy_checks.run.executors` executor as soon as a
     snapshot exists, so that with worker processes they run while training
     goes on; while a check waits for an attack, the next model of the plan
     trains. With an executor that trains too (Ray), every planned training
@@ -134,7 +134,7 @@ class Measurer(Trainings, ReferenceModels, Evaluations):
         later call too.
 
         Before the first one, TensorFlow and TF Privacy are imported without their
-        start-up warnings (:mod:`privacy_checks.quiet`): every step needs them in this
+        start-up warnings (:mod:`privacy_checks.train.quiet`): every step needs them in this
         process (training, or TF Privacy's results from an attack or the cache)."""
         if key not in store:
             quiet.import_stack()
@@ -164,7 +164,7 @@ class Measurer(Trainings, ReferenceModels, Evaluations):
             planned = frozenset(k for k in (every if planned is None else planned) if k[0] in chosen)
         other._planned = planned
         other._planned_references = self._planned_references
-        # The same members, so the same references (:mod:`privacy_checks.references`): trained once.
+        # The same members, so the same references (:mod:`privacy_checks.train.references`): trained once.
         other._references = self._references
         other._reference_futures = self._reference_futures
         other._shared = self._shared

@@ -1,15 +1,14 @@
 """Trainings and attacks as Ray tasks (``--privacy-executor=ray``).
 
-Every training (the model
-under test, each calibration seed, each reference model) and every
-attack run is a Ray task, on a local Ray started on this machine's cores
-or on a cluster (``--privacy-ray-address``). The pytest process only
-schedules, gathers, caches and judges. Tasks ask for what they use: a
-training the profile's TensorFlow intra-op threads as CPUs (a GPU when
-asked for), an attack run one CPU. They never retry: a task that raised
-or a worker that died fails the checks that needed it, with the error.
-A training gives the same numbers in a Ray worker as in this process
-(same thread counts, same seeds): ``tests/test_ray.py``.
+Every training (the model under test, each calibration seed, each reference
+model) and every attack run is a Ray task, on a local Ray started on this
+machine's cores or on a cluster (``--privacy-ray-address``). The pytest
+process only schedules, gathers, caches and judges. Tasks ask for what they
+use: a training the profile's TensorFlow intra-op threads as CPUs (a GPU when
+asked for), an attack run one CPU. They never retry: a task that raised or a
+worker that died fails the checks that needed it, with the error. A training
+gives the same numbers in a Ray worker as in this process (same thread
+counts, same seeds): ``tests/test_ray.py``.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from privacy_checks.attack.reference_evaluation import evaluate_references
 from privacy_checks.attack.records import Evaluation
+from privacy_checks.attack.reference_evaluation import evaluate_references
 from privacy_checks.data.dataset import Dataset
 from privacy_checks.run import cache, tasks
 from privacy_checks.train import references
@@ -30,7 +30,7 @@ class ReferenceModels:
         return self._reference_futures[(model, k)]
 
     def references(self, model: str) -> "References":
-        """``model``'s reference models (:mod:`privacy_checks.references`), trained once or from the cache."""
+        """``model``'s reference models (:mod:`privacy_checks.train.references`), trained once or from the cache."""
         return self._remember(
             self._references, model, lambda: self._train_references(model),
             f"reference models of {model} not available",

@@ -40,8 +40,8 @@ from privacy_checks.spec.fingerprint import DEFAULT_THREADS
 from privacy_checks.spec.model_spec import DPSGD, OUTPUTS, ModelSpec, Tolerance, check_dotted
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.pyproject_values import (
-    Fields, KeyProblem, any_number, bool_value, did_you_mean, is_int, number_list, one_of, positive_int,
-    positive_ints, positive_number, seed_value, show, string_value, table_value, unknown_key,
+    Fields, KeyProblem, any_number, bool_value, did_you_mean, is_int, number_list, one_of, positive_int, positive_ints,
+    positive_number, seed_value, show, string_value, table_value, unknown_key,
 )
 from privacy_checks.spec.registry import Origin
 from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
@@ -153,7 +153,9 @@ def _tolerance(default: Tolerance) -> Callable[[Any, str], Tolerance]:
 
 
 def _dp(value: Any, key: str) -> DPSGD:
-    fields = Fields(table_value(value, key), f"{key}.", _DP_KEYS, required=("l2_norm_clip", "noise_multiplier", "learning_rate"))
+    fields = Fields(
+        table_value(value, key), f"{key}.", _DP_KEYS, required=("l2_norm_clip", "noise_multiplier", "learning_rate")
+    )
     return DPSGD(
         l2_norm_clip=fields.get("l2_norm_clip", any_number),
         noise_multiplier=fields.get("noise_multiplier", any_number),

@@ -76,7 +76,9 @@ def number_list(value: Any, key: str) -> tuple[float, ...]:
 
 def seed_value(value: Any, key: str) -> int:
     if not (is_int(value) and 0 <= value < 2**31):
-        raise KeyProblem(f"{key} must be an integer in 0..2147483647, got {show(value)}: set a whole number in that range.")
+        raise KeyProblem(
+            f"{key} must be an integer in 0..2147483647, got {show(value)}: set a whole number in that range."
+        )
     return value
 
 

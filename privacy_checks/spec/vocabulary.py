@@ -23,7 +23,7 @@ ATTACKS: Mapping[str, str] = {
 }
 
 #: Attacks that compare the model's outputs with those of reference models trained
-#: the same way on random halves of the population (:mod:`privacy_checks.references`):
+#: the same way on random halves of the population (:mod:`privacy_checks.train.references`):
 #: Carlini et al.'s LiRA (offline: OUT references only, one-sided; online: IN and
 #: OUT) and Zarifzadeh et al.'s RMIA (offline). Each needs a number of reference
 #: models, ``Profile.reference_models[attack]``.

@@ -14,7 +14,7 @@ Learning with Differential Privacy", CCS 2016, Algorithm 1):
 
 These are the operations, in the same order, of TF Privacy 0.8.12's
 ``VectorizedDPKerasAdamOptimizer`` with one microbatch per example, so that
-the accountant's epsilon (:func:`privacy_checks.accounting.epsilon`) describes
+the accountant's epsilon (:func:`privacy_checks.attack.accounting.epsilon`) describes
 what runs; ``tests/test_dp_sgd.py`` checks the clipped sums bit for bit
 against TF Privacy and the noise's law statistically. TF Privacy itself
 cannot run on Keras 3 (its DP optimizers subclass ``keras.optimizers.legacy``).

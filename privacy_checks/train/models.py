@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from privacy_checks.train import per_example
 from privacy_checks.spec.dotted import UserCodeError, resolve
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 from privacy_checks.spec.profile import Profile
+from privacy_checks.train import per_example
 
 if TYPE_CHECKING:  # TensorFlow is imported only when a model is built.
     import tensorflow as tf
@@ -88,7 +88,7 @@ def compile_model(
     With ``dp`` the loss is per example (``reduction=NONE``), which the DP
     optimizer needs to clip each example's gradient, and each example's
     gradient is computed from that example alone where that gives the same
-    bits (:mod:`privacy_checks.per_example`).
+    bits (:mod:`privacy_checks.train.per_example`).
     """
     import tensorflow as tf
 

@@ -10,7 +10,7 @@ Privacy 0.8.12) and from a Python version those pins require.
 
 They are hidden here, where this package imports that stack: the measurer
 calls :func:`import_stack` before the first data set, training or attack
-(:class:`privacy_checks.measurer.Measurer`), so that every later
+(:class:`privacy_checks.run.measurer.Measurer`), so that every later
 ``import tensorflow`` in the package, and in a project's builder or data
 function, finds the modules loaded. Only the warnings in :data:`HIDDEN` are
 hidden, matched by message, category and the module that raises them, and
@@ -113,7 +113,7 @@ def import_stack() -> None:
     """Imports TensorFlow and TF Privacy once, inside :func:`quiet_imports`.
 
     Importing TensorFlow does not start it: its thread pools can still be set
-    afterwards (:func:`privacy_checks.training.configure_threads`).
+    afterwards (:func:`privacy_checks.train.fit.configure_threads`).
     """
     missing = [name for name in STACK if name not in sys.modules]
     if not missing:

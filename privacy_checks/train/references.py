@@ -1,6 +1,6 @@
 """Reference models: which examples each one trains on, and their outputs on every example.
 
-LiRA and RMIA (:mod:`privacy_checks.reference_attacks`) judge an example by
+LiRA and RMIA (:mod:`privacy_checks.attack.lira`, :mod:`~privacy_checks.attack.rmia`) judge an example by
 how the model under test treats it compared with models trained the same way
 *with* and *without* it. This module decides the reference models' training
 sets and puts their outputs into one order, so that the attacks see plain

@@ -12,8 +12,8 @@ import os
 import pytest
 
 from privacy_checks.judge import baselines
-from privacy_checks.spec import environment
 from privacy_checks.judge.baselines import Baseline, Entry
+from privacy_checks.spec import environment
 from privacy_checks.spec.registry import SMOKE
 from privacy_pytester import run
 

@@ -1,6 +1,6 @@
 """Proven detection power: injected privacy regressions fail the suite; another seed passes.
 
-Baselines of :func:`privacy_checks.power.digits_study` (the default profile's
+Baselines of :func:`privacy_checks.judge.power.digits_study` (the default profile's
 data, split and 2-layer model) are calibrated once over five seeds. Each test
 then edits the study the way a team would (its conftest redefines the
 profile), runs ``pytest -m privacy`` with one of three other seeds, and checks
@@ -15,8 +15,8 @@ import shutil
 import pytest
 
 from privacy_checks.judge import power
-from privacy_checks.spec.registry import PROFILES
 from privacy_checks.run.settings import Settings
+from privacy_checks.spec.registry import PROFILES
 
 pytestmark = pytest.mark.study
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from privacy_checks.spec import registry as profiles
-from privacy_checks.spec.registry import SMOKE
 from privacy_checks.spec.cases import cases
+from privacy_checks.spec.registry import SMOKE
 from privacy_pytester import CASES, SUITE, run
 
 PYPROJECT = """

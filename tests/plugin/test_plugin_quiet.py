@@ -1,4 +1,4 @@
-"""A project's run shows no start-up warnings of TensorFlow's stack (:mod:`privacy_checks.quiet`).
+"""A project's run shows no start-up warnings of TensorFlow's stack (:mod:`privacy_checks.train.quiet`).
 
 The warnings fire once per process, when TensorFlow and TF Privacy are first
 imported. In this test process they are imported already, and an in-process

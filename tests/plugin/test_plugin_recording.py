@@ -14,8 +14,7 @@ import textwrap
 import pytest
 
 from privacy_checks.attack import accounting
-from privacy_checks.spec import model_spec
-from privacy_checks.spec import registry as profiles
+from privacy_checks.spec import model_spec, registry as profiles
 from privacy_pytester import SUITE, run
 
 TEAM = textwrap.dedent(
