@@ -96,9 +96,8 @@ def _display(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """One cycle per strongly connected part of ``graph`` that has one, each as its modules in
-    import order, starting from the part's first module by name (Tarjan's algorithm)."""
+def knots(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of ``graph`` that hold a cycle, each sorted (Tarjan's algorithm)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -123,35 +122,38 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
                 part.append(other)
                 if other == node:
                     break
-            parts.append(part)
+            parts.append(sorted(part))
 
     for node in sorted(graph):
         if node not in index:
             visit(node)
-    found = []
-    for part in parts:
-        members = set(part)
-        start = min(part)
-        if len(part) == 1 and start not in graph.get(start, ()):
-            continue
-        # The shortest way back to the start within the part: breadth first.
-        previous: dict[str, str] = {}
-        frontier = [start]
-        while frontier and start not in previous:
-            following = []
-            for node in frontier:
-                for other in sorted(graph.get(node, ())):
-                    if other in members and other not in previous:
-                        previous[other] = node
-                        following.append(other)
-            frontier = following
-        path = [start]
-        node = previous[start]
-        while node != start:
-            path.append(node)
-            node = previous[node]
-        found.append([start, *reversed(path[1:]), start])
-    return sorted(found)
+    return sorted(part for part in parts if len(part) > 1 or part[0] in graph.get(part[0], ()))
+
+
+def cycle_in(graph: dict[str, set[str]], knot: list[str]) -> list[str]:
+    """The shortest cycle through the knot's first module, in import order (breadth first)."""
+    members, start = set(knot), knot[0]
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier and start not in previous:
+        following = []
+        for node in frontier:
+            for other in sorted(graph.get(node, ())):
+                if other in members and other not in previous:
+                    previous[other] = node
+                    following.append(other)
+        frontier = following
+    path = [start]
+    node = previous[start]
+    while node != start:
+        path.append(node)
+        node = previous[node]
+    return [start, *reversed(path[1:]), start]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per knot of ``graph``, each as its modules in import order."""
+    return [cycle_in(graph, knot) for knot in knots(graph)]
 
 
 def problems(root: Path, package: str = PACKAGE) -> list[str]:
@@ -175,7 +177,11 @@ def problems(root: Path, package: str = PACKAGE) -> list[str]:
                 found.append(
                     f"{shown}:{item.line} imports {item.target}: {mine} may not import {theirs} (layers: {order})"
                 )
-    found += [f"import cycle: {' -> '.join(cycle)}" for cycle in cycles(graph)]
+    for knot in knots(graph):
+        cycle = cycle_in(graph, knot)
+        rest = [name for name in knot if name not in cycle]
+        also = f" (the same knot holds {', '.join(rest)})" if rest else ""
+        found.append(f"import cycle: {' -> '.join(cycle)}{also}")
     return found
 
 
@@ -221,6 +227,17 @@ def test_checker_catches_a_cycle_through_a_type_checking_import(tmp_path):
         "spec/c.py": "from . import a\n",
     })
     assert problems(root, "pkg") == ["import cycle: pkg.spec.a -> pkg.spec.b -> pkg.spec.c -> pkg.spec.a"]
+
+
+def test_checker_names_every_module_of_a_knot(tmp_path):
+    root = _package(tmp_path, {
+        "spec/a.py": "import pkg.spec.b\n",
+        "spec/b.py": "import pkg.spec.a\nimport pkg.spec.c\n",
+        "spec/c.py": "def f():\n    import pkg.spec.a\n",
+    })
+    assert problems(root, "pkg") == [
+        "import cycle: pkg.spec.a -> pkg.spec.b -> pkg.spec.a (the same knot holds pkg.spec.c)"
+    ]
 
 
 def test_checker_catches_a_function_local_import_upward_and_in_a_cycle(tmp_path):
