@@ -7,7 +7,7 @@ against. Its model, callback, training call and plots follow the codelab
 predicts members and non-members at the training batch size, takes the
 softmax and runs both trained and threshold attacks on the entire dataset and
 by class, and the two privacy-report plots at the end. What it takes from the
-profile: the members and non-members (``privacy_checks.datasets.load``), the
+profile: the members and non-members (``privacy_checks.data.load.load``), the
 epochs and report epochs, batch size, learning rate, the models' conv counts,
 and the padding (the codelab's ``valid`` padding leaves no feature map on
 8x8 digits after three conv/pool stages).
@@ -90,14 +90,14 @@ def main(profile_name: str, dataset: str | None, out: Path) -> float:
         PrivacyReportMetadata,
     )
 
-    from privacy_checks import datasets
-    from privacy_checks.profiles import get_profile
+    from privacy_checks.data import load
+    from privacy_checks.spec.registry import get_profile
 
     start = time.perf_counter()
     profile = get_profile(profile_name)
     if dataset:
         profile = dataclasses.replace(profile, dataset=dataset)
-    data = datasets.load(profile)
+    data = load.load(profile)
     x_train, x_test = data.x_members, data.x_non_members
     y_train_indices, y_test_indices = data.y_members[:, None], data.y_non_members[:, None]
     y_train = tf.keras.utils.to_categorical(y_train_indices, profile.num_classes)

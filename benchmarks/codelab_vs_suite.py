@@ -53,7 +53,7 @@ def codelab_command(profile: str, dataset: str | None, out: Path) -> list[str]:
 
 
 def suite_command(profile: str, dataset: str | None, out: Path) -> list[str]:
-    from privacy_checks.profiles import get_profile
+    from privacy_checks.spec.registry import get_profile
 
     dp_models = [spec.name for spec in get_profile(profile).models if spec.dp is not None]
     command = [
@@ -72,27 +72,31 @@ def agreement(profile_name: str, dataset: str | None) -> float:
         PrivacyReportMetadata,
     )
 
-    from privacy_checks import attacks, datasets, training
-    from privacy_checks.profiles import derive_seed, get_profile
+    from privacy_checks.attack.codelab import evaluate, seeded_global_numpy
+    from privacy_checks.attack.records import short_attack_name, slice_name
+    from privacy_checks.data import load
+    from privacy_checks.spec.registry import get_profile
+    from privacy_checks.spec.vocabulary import derive_seed
+    from privacy_checks.train import fit
 
     profile = get_profile(profile_name)
     if dataset:
         profile = dataclasses.replace(profile, dataset=dataset)
-    data = datasets.load(profile)
+    data = load.load(profile)
     spec = profile.models[0]
     model = codelab.small_cnn(profile.input_shape, profile.num_classes, spec.num_conv, padding=profile.padding)
     model.fit(data.x_members, np.eye(profile.num_classes)[data.y_members], batch_size=profile.batch_size,
               epochs=2, verbose=0)
-    snapshot = training.take_snapshot(model, data, spec.name, 2)
-    ours = attacks.evaluate(snapshot, profile)
-    with attacks.seeded_global_numpy(derive_seed(profile.seed, "attack", spec.name, 2)):
+    snapshot = fit.take_snapshot(model, data, spec.name, 2)
+    ours = evaluate(snapshot, profile)
+    with seeded_global_numpy(derive_seed(profile.seed, "attack", spec.name, 2)):
         theirs = codelab.attack(
             special.softmax(snapshot.logits_members.astype(np.float64), axis=1),
             special.softmax(snapshot.logits_non_members.astype(np.float64), axis=1),
             data.y_members, data.y_non_members, PrivacyReportMetadata(epoch_num=2),
         )
     expected = {
-        (attacks.short_attack_name(r.attack_type), attacks.slice_name(r.slice_spec)): (r.get_auc(), r.get_attacker_advantage())
+        (short_attack_name(r.attack_type), slice_name(r.slice_spec)): (r.get_auc(), r.get_attacker_advantage())
         for r in theirs.single_attack_results
     }
     found = {(r.attack, r.slice): (r.auc, r.attacker_advantage) for r in ours.records}

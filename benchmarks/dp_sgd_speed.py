@@ -3,9 +3,9 @@
     PYTHONPATH=. python benchmarks/dp_sgd_speed.py [epochs per round] [rounds]
 
 The digits profile's DP model (200 members, batch 50, the 2-layer codelab CNN,
-DP_2_LAYERS' clip, noise and learning rate), trained as ``training.train``
+DP_2_LAYERS' clip, noise and learning rate), trained as ``fit.train``
 trains it (profile threads, op determinism, ``fit`` with shuffling): with
-:mod:`privacy_checks.dp_sgd` on this lane's Keras, and, where TF Privacy
+:mod:`privacy_checks.train.dp_sgd` on this lane's Keras, and, where TF Privacy
 imports (the codelab lane), with its vectorized DP Adam plus the project's
 per-example speed-up (``models.small_cnn(..., dp=..., batch_size=50)``); and
 the same CNN without DP, for what ``fit`` itself costs an epoch on this lane.
@@ -60,16 +60,17 @@ def main(epochs: int = 10, rounds: int = 4) -> None:
     import keras
     import tensorflow as tf
 
-    from privacy_checks import datasets, dp_sgd, models, training
-    from privacy_checks.profiles import DIGITS, DP_2_LAYERS
+    from privacy_checks.data import load
+    from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
+    from privacy_checks.train import dp_sgd, fit, models
 
-    training.configure_threads(DIGITS)
+    fit.configure_threads(DIGITS)
     tf.config.experimental.enable_op_determinism()
-    data = datasets.load(DIGITS)
+    data = load.load(DIGITS)
     shape = DIGITS.input_shape
     builds = {
         "no DP (fit's own cost)": lambda: models.small_cnn(shape, 10, 2, padding="same"),
-        "privacy_checks.dp_sgd": lambda: dp_sgd.compile_private(
+        "privacy_checks.train.dp_sgd": lambda: dp_sgd.compile_private(
             models.codelab_cnn(shape, 10, 2, padding="same"), DP_2_LAYERS.dp, 50, seed=1
         ),
     }

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
 
-from privacy_checks import mia
+from privacy_checks.attack import mia
 
 
 def inputs(members: int = 200, non_members: int = 1597, classes: int = 10, seed: int = 0) -> dict:

@@ -11,8 +11,8 @@ On the same snapshot (a model trained for a few epochs):
   members and non-members, softmax, ``mia.run_attacks`` on the entire dataset
   and by class with both attacks (seeded here like the suite, so that the two
   can be compared);
-* ``suite``: this package's :func:`training.take_snapshot` (large-batch
-  prediction) and :func:`attacks.evaluate`;
+* ``suite``: this package's :func:`fit.take_snapshot` (large-batch
+  prediction) and :func:`codelab.evaluate`;
 * ``epoch``: one training epoch of the model, the cost evaluation is measured
   against.
 
@@ -27,9 +27,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import attacks, datasets, training
-from privacy_checks.models import small_cnn
-from privacy_checks.profiles import CIFAR10_QUICK, DIGITS, derive_seed
+from privacy_checks.attack.codelab import evaluate, seeded_global_numpy
+from privacy_checks.attack.records import short_attack_name, slice_name
+from privacy_checks.data import load
+from privacy_checks.spec.registry import CIFAR10_QUICK, DIGITS
+from privacy_checks.spec.vocabulary import derive_seed
+from privacy_checks.train import fit
+from privacy_checks.train.models import small_cnn
 
 import codelab  # benchmarks/codelab.py (pytest puts this directory on sys.path)
 
@@ -44,7 +48,7 @@ def setup(request, pytestconfig):
         if not override:
             pytest.skip("cifar10-quick needs --privacy-dataset=imagefolder:DIR (or a network)")
         profile = dataclasses.replace(profile, dataset=override)
-    data = datasets.load(profile)
+    data = load.load(profile)
     spec = profile.models[0]
     model = small_cnn(profile.input_shape, profile.num_classes, spec.num_conv, padding=profile.padding)
     model.fit(data.x_members, data.y_members, batch_size=profile.batch_size, epochs=2, verbose=0)
@@ -60,7 +64,7 @@ def tutorial_evaluation(profile, data, model):
 
     logits_train = model.predict(data.x_members, batch_size=profile.batch_size, verbose=0)
     logits_test = model.predict(data.x_non_members, batch_size=profile.batch_size, verbose=0)
-    with attacks.seeded_global_numpy(derive_seed(profile.seed, "attack", profile.models[0].name, 2)):
+    with seeded_global_numpy(derive_seed(profile.seed, "attack", profile.models[0].name, 2)):
         return codelab.attack(
             special.softmax(logits_train.astype(np.float64), axis=1),
             special.softmax(logits_test.astype(np.float64), axis=1),
@@ -71,8 +75,8 @@ def tutorial_evaluation(profile, data, model):
 
 
 def suite_evaluation(profile, data, model):
-    snapshot = training.take_snapshot(model, data, profile.models[0].name, 2)
-    return attacks.evaluate(snapshot, profile)
+    snapshot = fit.take_snapshot(model, data, profile.models[0].name, 2)
+    return evaluate(snapshot, profile)
 
 
 def test_tutorial(benchmark, setup):
@@ -86,7 +90,7 @@ def test_suite(benchmark, setup):
     expected = tutorial_evaluation(*setup)
     ours = sorted((r.attack, r.slice, r.auc, r.attacker_advantage) for r in result.records)
     theirs = sorted(
-        (attacks.short_attack_name(r.attack_type), attacks.slice_name(r.slice_spec), r.get_auc(), r.get_attacker_advantage())
+        (short_attack_name(r.attack_type), slice_name(r.slice_spec), r.get_auc(), r.get_attacker_advantage())
         for r in expected.single_attack_results
     )
     assert [o[:2] for o in ours] == [t[:2] for t in theirs]

@@ -3,10 +3,10 @@
     python docs/detection_power.py [--calibration-seeds 5] [--seeds 2001 2002 2003] [--work DIR]
     python docs/detection_power.py --strong 16 --work detection-power-strong   # + LiRA and RMIA, K = 16
 
-1. Records calibrated baselines for :func:`privacy_checks.power.digits_study`
+1. Records calibrated baselines for :func:`privacy_checks.judge.power.digits_study`
    (digits, 2-layer model, reports at epochs 50, 100, 200) over N seeds.
-2. Runs each injected regression of :data:`privacy_checks.power.REGRESSIONS`,
-   the changes of :data:`~privacy_checks.power.OTHER_CHANGES`, and a harmless
+2. Runs each injected regression of :data:`privacy_checks.judge.power.REGRESSIONS`,
+   the changes of :data:`~privacy_checks.judge.power.OTHER_CHANGES`, and a harmless
    change (only the seed differs), once per seed.
 3. Prints, as Markdown: the calibrated spread and the tolerance in force per
    metric, and per run which checks failed.
@@ -22,12 +22,12 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from privacy_checks import tolerances
-from privacy_checks.verdicts import Status
-from privacy_checks.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
-from privacy_checks.profiles import ENTIRE_DATASET, REFERENCE_ATTACKS
-from privacy_checks.session import Settings
-from privacy_checks.verdicts import CaseKey
+from privacy_checks.judge import tolerances
+from privacy_checks.judge.power import OTHER_CHANGES, REGRESSIONS, digits_study, run_all
+from privacy_checks.judge.verdicts import Status
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.cases import CaseKey
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET, REFERENCE_ATTACKS
 
 
 def main() -> None:

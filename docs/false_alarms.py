@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from privacy_checks.power import false_alarm_study
-from privacy_checks.profiles import DIGITS
-from privacy_checks.session import Settings
+from privacy_checks.judge.power import false_alarm_study
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.registry import DIGITS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,8 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from privacy_checks.profiles import ENTIRE_DATASET, REFERENCE_ATTACKS, get_profile  # noqa: E402
-from privacy_checks.session import BASELINE, PrivacyRun, Settings, cases  # noqa: E402
+from privacy_checks.judge.session import PrivacyRun  # noqa: E402
+from privacy_checks.run.settings import Settings  # noqa: E402
+from privacy_checks.spec.cases import BASELINE, cases  # noqa: E402
+from privacy_checks.spec.registry import get_profile  # noqa: E402
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET, REFERENCE_ATTACKS  # noqa: E402
 
 
 def measure(profile, dataset: str | None, cache: Path, progress) -> PrivacyRun:
@@ -72,7 +75,7 @@ def table(run: PrivacyRun, seconds: dict[str, float]) -> list[str]:
 
 
 def run_key(model: str, epoch: int, attack: str):
-    from privacy_checks.verdicts import CaseKey
+    from privacy_checks.spec.cases import CaseKey
 
     return CaseKey(model, epoch, attack, ENTIRE_DATASET)
 

@@ -17,11 +17,11 @@ def _tensorflow_threads_of_the_profiles():
     """TensorFlow's thread pools as the profiles fix them, before any test starts TensorFlow.
 
     This is the session's first import of TensorFlow: made as the measurer makes it, without
-    the start-up warnings that no project can act on (:mod:`privacy_checks.quiet`).
+    the start-up warnings that no project can act on (:mod:`privacy_checks.train.quiet`).
     """
-    from privacy_checks import quiet
-    from privacy_checks.profiles import SMOKE
-    from privacy_checks.training import configure_threads
+    from privacy_checks.spec.registry import SMOKE
+    from privacy_checks.train import quiet
+    from privacy_checks.train.fit import configure_threads
 
     quiet.import_stack()
     configure_threads(SMOKE)
@@ -38,15 +38,18 @@ def _heavy_modules_stay_loaded():
     """
     import numpy as np
 
-    from privacy_checks import datasets, reference_attacks, references, report, training  # noqa: F401
-    from privacy_checks.attacks import evaluate, roc_curve
-    from privacy_checks.profiles import SMOKE
+    from privacy_checks.attack import lira, reference_inputs, rmia  # noqa: F401
+    from privacy_checks.attack.codelab import evaluate, roc_curve
+    from privacy_checks.data import load
+    from privacy_checks.report import plots
+    from privacy_checks.spec.registry import SMOKE
+    from privacy_checks.train import fit, references  # noqa: F401
 
     profile = dataclasses.replace(SMOKE, epochs=1, report_epochs=(1,))
-    evaluation = evaluate(training.train(profile, profile.models[0], datasets.load(profile)).at(1), profile)
+    evaluation = evaluate(fit.train(profile, profile.models[0], load.load(profile)).at(1), profile)
     roc_curve(np.array([1.0, 2.0]), np.array([0.0, 1.5]))  # scikit-learn's metrics, for the reference attacks
     with tempfile.TemporaryDirectory() as tmp:
-        report.write_plots(Path(tmp), [evaluation])
+        plots.write_plots(Path(tmp), [evaluation])
     if importlib.util.find_spec("ray") is not None:
         # The executor tests run Ray inside pytester runs; imported again after pytester
         # removed it, Ray's C extension crashes the process (seen in pytest -m study).
@@ -70,7 +73,7 @@ def nan_model(monkeypatch):
     """
     import tensorflow as tf
 
-    from privacy_checks import models
+    from privacy_checks.train import models
 
     honest = models.codelab_cnn
 

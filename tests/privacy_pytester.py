@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks.profiles import SMOKE
-from privacy_checks.session import cases
+from privacy_checks.spec.cases import cases
+from privacy_checks.spec.registry import SMOKE
 
 CASES = len(cases(SMOKE))  # smoke: 2 models x 2 report epochs x 2 attacks x entire dataset
 SUITE = """

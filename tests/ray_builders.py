@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from privacy_checks.models import codelab_cnn
+from privacy_checks.train.models import codelab_cnn
 
 
 def _in_worker() -> bool:

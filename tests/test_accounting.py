@@ -7,8 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import accounting
-from privacy_checks.profiles import DIGITS, DP_2_LAYERS, DPSGD, SMOKE
+from privacy_checks.attack import accounting
+from privacy_checks.spec.model_spec import DPSGD
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
 
 
 @pytest.mark.parametrize("members, batch, noise, epochs", [(200, 50, 5.0, 10), (200, 50, 5.0, 200), (60000, 250, 1.1, 60)])

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import attacks
-from privacy_checks.profiles import SMOKE
-from privacy_checks.training import Snapshot
+from privacy_checks.attack import codelab
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.train.snapshot import Snapshot
 
 PROFILE = dataclasses.replace(SMOKE, by_class=True, num_classes=3)
 
@@ -38,13 +38,13 @@ def leaky_snapshot(epoch: int = 1) -> Snapshot:
 @pytest.fixture(scope="module")
 def first_evaluation():
     np.random.seed(1)
-    return attacks.evaluate(leaky_snapshot(), PROFILE)
+    return codelab.evaluate(leaky_snapshot(), PROFILE)
 
 
 def test_same_inputs_and_seed_give_identical_records(first_evaluation):
     np.random.seed(2)  # another global state must not matter
     np.random.random(17)
-    again = attacks.evaluate(leaky_snapshot(), PROFILE)
+    again = codelab.evaluate(leaky_snapshot(), PROFILE)
     assert again.records == first_evaluation.records
 
 
@@ -59,8 +59,8 @@ def test_records_cover_every_attack_and_slice(first_evaluation):
 def test_seed_is_part_of_the_result():
     """The logistic-regression attack is random: another profile seed gives other numbers."""
     reseeded = dataclasses.replace(PROFILE, seed=PROFILE.seed + 1)
-    a = attacks.evaluate(leaky_snapshot(), PROFILE).record("logistic_regression", "entire_dataset")
-    b = attacks.evaluate(leaky_snapshot(), reseeded).record("logistic_regression", "entire_dataset")
+    a = codelab.evaluate(leaky_snapshot(), PROFILE).record("logistic_regression", "entire_dataset")
+    b = codelab.evaluate(leaky_snapshot(), reseeded).record("logistic_regression", "entire_dataset")
     assert a.auc != b.auc
 
 
@@ -68,7 +68,7 @@ def test_callers_global_rng_is_restored():
     np.random.seed(5)
     expected = np.random.random(3)
     np.random.seed(5)
-    attacks.evaluate(leaky_snapshot(), PROFILE)
+    codelab.evaluate(leaky_snapshot(), PROFILE)
     assert np.array_equal(np.random.random(3), expected)
 
 
@@ -84,12 +84,12 @@ def test_attacks_run_on_one_blas_thread_without_changing_a_number(monkeypatch):
 
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    with attacks.one_blas_thread():
+    with codelab.one_blas_thread():
         assert {pool["num_threads"] for pool in threadpool_info()} == {1}
-    limited = attacks.evaluate(leaky_snapshot(), PROFILE)
-    monkeypatch.setattr(attacks, "one_blas_thread", contextlib.nullcontext)
+    limited = codelab.evaluate(leaky_snapshot(), PROFILE)
+    monkeypatch.setattr(codelab, "one_blas_thread", contextlib.nullcontext)
     with threadpool_limits(limits=2):
-        several = attacks.evaluate(leaky_snapshot(), PROFILE)
+        several = codelab.evaluate(leaky_snapshot(), PROFILE)
     for a, b in zip(limited.results.single_attack_results, several.results.single_attack_results):
         assert np.array_equal(a.membership_scores_train, b.membership_scores_train)
         assert np.array_equal(a.membership_scores_test, b.membership_scores_test)

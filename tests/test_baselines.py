@@ -9,8 +9,8 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from privacy_checks import baselines
-from privacy_checks.baselines import Baseline, BaselineError, Entry
+from privacy_checks.judge import baselines
+from privacy_checks.judge.baselines import Baseline, BaselineError, Entry
 
 
 def make_baseline(**entries: tuple[float, float]) -> Baseline:

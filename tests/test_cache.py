@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from privacy_checks import attacks, cache
-from privacy_checks.profiles import SMOKE
-from privacy_checks.training import TrainingRun
+from privacy_checks.attack import codelab
+from privacy_checks.run import cache
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.train.snapshot import TrainingRun
 from test_attacks import PROFILE, leaky_snapshot
 
 VERSIONS = {"python": "3.11.7", "tensorflow": "2.15.1"}
@@ -36,7 +37,7 @@ def test_training_round_trip_is_exact(tmp_path, run):
 
 def test_evaluation_round_trip_gives_the_same_records_and_plots(tmp_path):
     snapshot = leaky_snapshot()
-    evaluation = attacks.evaluate(snapshot, PROFILE)
+    evaluation = codelab.evaluate(snapshot, PROFILE)
     cache.save_evaluation(tmp_path, "e", evaluation)
     loaded = cache.load_evaluation(tmp_path, "e", snapshot)
     assert loaded.records == evaluation.records
@@ -90,7 +91,7 @@ def test_key_follows_the_users_builder_data_function_version_and_hook_files(tmp_
     """The user's code is covered by its whole module file, found without importing it."""
     import sys
 
-    from privacy_checks.profiles import ModelSpec
+    from privacy_checks.spec.model_spec import ModelSpec
 
     (tmp_path / "team_model.py").write_text("def build(input_shape, num_classes):\n    return None\n")
     (tmp_path / "team_data.py").write_text("def load():\n    return None\n")
@@ -115,8 +116,8 @@ def test_key_follows_the_users_builder_data_function_version_and_hook_files(tmp_
 
 
 def test_a_callable_builder_is_keyed_by_its_own_file():
-    from privacy_checks import dotted
-    from privacy_checks.profiles import ModelSpec
+    from privacy_checks.spec import dotted
+    from privacy_checks.spec.model_spec import ModelSpec
 
     def build(input_shape, num_classes):
         return None

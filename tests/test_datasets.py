@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from privacy_checks import datasets
-from privacy_checks.datasets import DatasetError
-from privacy_checks.dotted import UserCodeError
-from privacy_checks.profiles import CIFAR10, CIFAR10_QUICK, DIGITS, PROFILES, SMOKE, Profile, check_dataset
-from privacy_checks.specs import is_path_source, tfds_source
+from privacy_checks.data import load, sources, validate
+from privacy_checks.data.dataset import Dataset, DatasetError
+from privacy_checks.spec.dotted import UserCodeError
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.registry import CIFAR10, CIFAR10_QUICK, DIGITS, PROFILES, SMOKE
+from privacy_checks.spec.sources import check_dataset, is_path_source, tfds_source
 
 
 def test_tfds_cifar10_members_are_train_and_non_members_test():
@@ -26,7 +27,7 @@ def test_tfds_cifar10_members_are_train_and_non_members_test():
     # by_class off: 20 members cannot give each of 10 classes enough for per-class attacks.
     profile = dataclasses.replace(CIFAR10_QUICK, members=20, by_class=False)
     with tfds.testing.mock_data(num_examples=60):
-        data = datasets.load(profile)
+        data = load.load(profile)
     assert data.source == "tfds cifar10"
     assert data.x_members.shape == (20, 32, 32, 3) and data.x_members.dtype == np.float32
     assert data.x_non_members.shape == (60, 32, 32, 3)
@@ -36,7 +37,7 @@ def test_tfds_cifar10_members_are_train_and_non_members_test():
 
 def test_missing_prepared_cifar10_names_both_offline_options(tmp_path):
     with pytest.raises(DatasetError) as info:
-        datasets.load(CIFAR10, data_dir=str(tmp_path))  # empty: nothing prepared there
+        load.load(CIFAR10, data_dir=str(tmp_path))  # empty: nothing prepared there
     message = str(info.value)
     assert message.startswith(f"tfds could not load 'cifar10' from --privacy-data-dir={tmp_path}")
     assert "--privacy-data-dir=DIR" in message and "--privacy-dataset=imagefolder:<dir>" in message
@@ -63,7 +64,7 @@ def test_image_folder_layout_is_read_with_sorted_class_labels(tmp_path):
         SMOKE, dataset=f"imagefolder:{tmp_path / 'pets'}", num_classes=2, members=None,
         input_shape=(8, 8, 3),
     )
-    data = datasets.load(profile)
+    data = load.load(profile)
     assert data.class_names == ("cat", "dog")
     assert data.source == "imagefolder:pets (12 train / 6 test images)"
     assert data.x_members.shape == (12, 8, 8, 3) and data.x_non_members.shape == (6, 8, 8, 3)
@@ -81,18 +82,18 @@ def test_image_folder_decodes_only_the_members_drawn_and_gets_what_decoding_all_
         SMOKE, dataset=f"imagefolder:{tmp_path / 'pets'}", num_classes=2, members=8, input_shape=(8, 8, 3),
     )
     builder = tfds.folder_dataset.ImageFolder(str(tmp_path / "pets"))
-    every_x, every_y = datasets._split_arrays(builder.as_dataset(split="train", as_supervised=True))
+    every_x, every_y = sources._split_arrays(builder.as_dataset(split="train", as_supervised=True))
     x, _, y, _ = train_test_split(every_x, every_y, train_size=8, stratify=every_y, random_state=profile.data_seed)
     decoded = []
-    real = datasets._decoded
-    monkeypatch.setattr(datasets, "_decoded", lambda files, feature: decoded.append(len(files)) or real(files, feature))
-    data = datasets.load(profile)
+    real = sources._decoded
+    monkeypatch.setattr(sources, "_decoded", lambda files, feature: decoded.append(len(files)) or real(files, feature))
+    data = load.load(profile)
     assert decoded == [8]  # of 20 training images
     assert np.array_equal(data.x_members, x.astype(np.float32) / 255.0) and np.array_equal(data.y_members, y)
     assert data.source == "imagefolder:pets (20 train / 6 test images)"  # the folder's size, as before
     # Where tfds keeps no list of the files, they are read undecoded for their labels: the same.
-    listed = datasets._listed(builder, "train")
-    unlisted = datasets._listed(types.SimpleNamespace(as_dataset=builder.as_dataset, info=builder.info), "train")
+    listed = sources._listed(builder, "train")
+    unlisted = sources._listed(types.SimpleNamespace(as_dataset=builder.as_dataset, info=builder.info), "train")
     assert np.array_equal(listed[1], unlisted[1])
     feature = builder.info.features["image"]
     assert np.array_equal(real(listed[0], feature), real(unlisted[0], feature))
@@ -103,7 +104,7 @@ def test_image_folder_without_a_test_split_says_what_is_expected(tmp_path):
     (tmp_path / "train" / "cat").mkdir(parents=True)
     profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
     with pytest.raises(DatasetError, match=r"missing .*test: put the members in <dir>/train/<class>/<image>"):
-        datasets.load(profile)
+        load.load(profile)
 
 
 def test_image_folder_path_is_not_part_of_the_profile_hash():
@@ -116,8 +117,8 @@ def test_image_folder_without_images_says_so(tmp_path):
     for split in ("train", "test"):
         (tmp_path / split / "cat").mkdir(parents=True)
     profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
-    with pytest.raises(datasets.DatasetError, match="has no images in train/ or test/"):
-        datasets.load(profile)
+    with pytest.raises(DatasetError, match="has no images in train/ or test/"):
+        load.load(profile)
 
 
 def test_unreadable_image_is_a_dataset_error(tmp_path):
@@ -125,14 +126,14 @@ def test_unreadable_image_is_a_dataset_error(tmp_path):
         (tmp_path / split / "cat").mkdir(parents=True)
         (tmp_path / split / "cat" / "0.png").write_bytes(b"not a png")
     profile = dataclasses.replace(SMOKE, dataset=f"imagefolder:{tmp_path}")
-    with pytest.raises(datasets.DatasetError, match="could not be read"):
-        datasets.load(profile)
+    with pytest.raises(DatasetError, match="could not be read"):
+        load.load(profile)
 
 
 # --- the built-in sources load what they always did ---------------------------------
 
 
-def digest(data: datasets.Dataset) -> str:
+def digest(data: Dataset) -> str:
     """Every byte of a loaded data set: arrays with their dtypes and shapes, class names and source."""
     h = hashlib.sha256()
     for a in (data.x_members, data.y_members, data.x_non_members, data.y_non_members):
@@ -155,7 +156,7 @@ def digest(data: datasets.Dataset) -> str:
     ids=["digits", "smoke"],
 )
 def test_built_in_digits_arrays_are_unchanged(profile, expected):
-    assert digest(datasets.load(profile)) == expected
+    assert digest(load.load(profile)) == expected
 
 
 def test_built_in_profile_hashes_are_unchanged():
@@ -229,7 +230,7 @@ def test_tfds_image_data_set_is_scaled_with_its_class_names():
     tfds = pytest.importorskip("tensorflow_datasets")
     profile = dataclasses.replace(SMOKE, dataset="tfds:mnist:3.0.1", input_shape=(28, 28, 1), members=20)
     with tfds.testing.mock_data(num_examples=40):
-        data = datasets.load(profile)
+        data = load.load(profile)
     assert data.source == "tfds:mnist:3.0.1@train,test"
     assert data.x_members.shape == (20, 28, 28, 1) and data.x_members.dtype == np.float32
     assert data.x_non_members.shape == (40, 28, 28, 1) and data.y_members.dtype == np.int64
@@ -243,7 +244,7 @@ def test_tfds_tabular_data_set_with_named_splits_is_not_scaled():
         SMOKE, dataset="tfds:iris@train[:60%],train[60%:]", input_shape=(4,), num_classes=3, members=None
     )
     with tfds.testing.mock_data(num_examples=30):
-        data = datasets.load(profile)
+        data = load.load(profile)
     assert data.source == "tfds:iris@train[:60%],train[60%:]"
     assert data.x_members.shape == (30, 4) and data.x_members.dtype == np.float32
     assert data.class_names == ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
@@ -252,7 +253,7 @@ def test_tfds_tabular_data_set_with_named_splits_is_not_scaled():
 def test_missing_prepared_tfds_data_set_names_it_and_the_data_dir(tmp_path):
     profile = dataclasses.replace(SMOKE, dataset="tfds:mnist@train,test", input_shape=(28, 28, 1))
     with pytest.raises(DatasetError) as info:
-        datasets.load(profile, data_dir=str(tmp_path))
+        load.load(profile, data_dir=str(tmp_path))
     message = str(info.value)
     assert message.startswith(f"tfds could not load 'mnist' from --privacy-data-dir={tmp_path}")
     assert "tfds.load('mnist', data_dir='DIR')" in message and "\n" not in message
@@ -280,7 +281,7 @@ def table_profile(dataset: str, **changes) -> Profile:
 def test_npz_arrays_are_used_as_given_and_members_drawn_stratified(tmp_path):
     arrays = tabular()
     np.savez(tmp_path / "wine.npz", **arrays, class_names=np.array(["barolo", "grignolino", "barbera"]))
-    data = datasets.load(table_profile(f"npz:{tmp_path / 'wine.npz'}", members=15))
+    data = load.load(table_profile(f"npz:{tmp_path / 'wine.npz'}", members=15))
     assert data.source == "npz:wine.npz (30 members / 24 non-members)"
     assert data.class_names == ("barolo", "grignolino", "barbera")
     assert data.x_members.shape == (15, 13) and data.x_members.dtype == np.float32
@@ -288,7 +289,7 @@ def test_npz_arrays_are_used_as_given_and_members_drawn_stratified(tmp_path):
     assert np.array_equal(data.x_non_members, arrays["x_non_members"].astype(np.float32))
     rows = {row.tobytes() for row in arrays["x_members"].astype(np.float32)}
     assert all(row.tobytes() in rows for row in data.x_members)  # a subset of the member pool
-    again = datasets.load(table_profile(f"npz:{tmp_path / 'wine.npz'}", members=15))
+    again = load.load(table_profile(f"npz:{tmp_path / 'wine.npz'}", members=15))
     assert np.array_equal(again.x_members, data.x_members)  # drawn with the data seed
 
 
@@ -301,7 +302,7 @@ def test_npz_bytes_are_not_scaled_and_whole_float_labels_become_integers(tmp_pat
         "y_members": arrays["y_members"].astype(np.float64),
     }
     np.savez(tmp_path / "counts.npz", **arrays)
-    data = datasets.load(table_profile(f"npz:{tmp_path / 'counts.npz'}", input_shape=(6,)))
+    data = load.load(table_profile(f"npz:{tmp_path / 'counts.npz'}", input_shape=(6,)))
     assert data.x_members.dtype == np.float32 and data.x_members.max() == 200.0  # counts, not pixels
     assert data.y_members.dtype == np.int64 and data.class_names == ("0", "1", "2")
 
@@ -309,13 +310,13 @@ def test_npz_bytes_are_not_scaled_and_whole_float_labels_become_integers(tmp_pat
 def test_npz_sequences_of_any_shape_are_accepted(tmp_path):
     arrays = {**tabular(), "x_members": np.zeros((30, 20, 8)), "x_non_members": np.ones((24, 20, 8))}
     np.savez(tmp_path / "seq.npz", **arrays)
-    data = datasets.load(table_profile(f"npz:{tmp_path / 'seq.npz'}", input_shape=(20, 8)))
+    data = load.load(table_profile(f"npz:{tmp_path / 'seq.npz'}", input_shape=(20, 8)))
     assert data.x_members.shape == (30, 20, 8)
 
 
 def test_missing_npz_file_names_the_file_and_the_arrays(tmp_path):
     with pytest.raises(DatasetError) as info:
-        datasets.load(table_profile(f"npz:{tmp_path / 'nothing.npz'}"))
+        load.load(table_profile(f"npz:{tmp_path / 'nothing.npz'}"))
     message = str(info.value)
     assert "profile 'smoke', dataset: npz file" in message and "nothing.npz does not exist" in message
     assert "x_members, y_members, x_non_members, y_non_members" in message
@@ -327,31 +328,31 @@ def test_npz_without_an_array_names_it(tmp_path):
     np.savez(tmp_path / "wine.npz", **arrays)
     expected = r"profile 'smoke', dataset: npz file .*wine.npz lacks y_non_members; write it with arrays x_members"
     with pytest.raises(DatasetError, match=expected):
-        datasets.load(table_profile(f"npz:{tmp_path / 'wine.npz'}"))
+        load.load(table_profile(f"npz:{tmp_path / 'wine.npz'}"))
 
 
 def test_npz_with_an_unknown_array_names_it(tmp_path):
     np.savez(tmp_path / "wine.npz", **tabular(), classnames=np.array(["a", "b", "c"]))
     with pytest.raises(DatasetError, match="has unknown arrays classnames"):
-        datasets.load(table_profile(f"npz:{tmp_path / 'wine.npz'}"))
+        load.load(table_profile(f"npz:{tmp_path / 'wine.npz'}"))
 
 
 def test_npz_is_never_unpickled(tmp_path):
     arrays = {**tabular(), "x_members": np.array([{"a": 1}] * 30, dtype=object)}
     np.savez(tmp_path / "objects.npz", **arrays)
     with pytest.raises(DatasetError, match=r"dataset: npz file .* could not be read .*no Python objects"):
-        datasets.load(table_profile(f"npz:{tmp_path / 'objects.npz'}"))
+        load.load(table_profile(f"npz:{tmp_path / 'objects.npz'}"))
 
 
 def test_source_files_are_the_npz_file_and_the_data_functions_module(tmp_path, monkeypatch):
     (tmp_path / "unimported_data.py").write_text("raise RuntimeError('imported')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert datasets.source_files("npz:data/wine.npz") == (Path("data/wine.npz"),)
-    assert datasets.source_files("function:unimported_data:load") == (tmp_path / "unimported_data.py",)
+    assert load.source_files("npz:data/wine.npz") == (Path("data/wine.npz"),)
+    assert load.source_files("function:unimported_data:load") == (tmp_path / "unimported_data.py",)
     assert "unimported_data" not in sys.modules
-    assert datasets.source_files("function:not_there_at_all:load") == ()
+    assert load.source_files("function:not_there_at_all:load") == ()
     for dataset in ("digits", "cifar10", "tfds:mnist", "imagefolder:data/pets"):
-        assert datasets.source_files(dataset) == ()
+        assert load.source_files(dataset) == ()
 
 
 # --- function:package.module:function ------------------------------------------------
@@ -398,7 +399,7 @@ def data_module(tmp_path, monkeypatch):
 
 
 def test_data_function_may_return_a_mapping(data_module):
-    data = datasets.load(table_profile(f"function:{data_module}:as_mapping", members=12))
+    data = load.load(table_profile(f"function:{data_module}:as_mapping", members=12))
     assert data.source == "function:team_data:as_mapping (30 members / 24 non-members)"
     assert data.class_names == ("a", "b", "c")
     assert data.x_members.shape == (12, 13) and data.x_members.dtype == np.float32
@@ -406,7 +407,7 @@ def test_data_function_may_return_a_mapping(data_module):
 
 
 def test_data_function_may_return_a_tuple(data_module):
-    data = datasets.load(table_profile(f"function:{data_module}:as_tuple"))
+    data = load.load(table_profile(f"function:{data_module}:as_tuple"))
     assert data.class_names == ("0", "1", "2") and len(data.y_non_members) == 24
 
 
@@ -421,13 +422,13 @@ def test_data_function_may_return_a_tuple(data_module):
 )
 def test_data_function_returning_something_else_says_what_to_return(data_module, function, message):
     with pytest.raises(DatasetError) as info:
-        datasets.load(table_profile(f"function:{data_module}:{function}"))
+        load.load(table_profile(f"function:{data_module}:{function}"))
     assert str(info.value).startswith("profile 'smoke', dataset: ") and message in str(info.value)
 
 
 def test_data_function_that_cannot_be_found_names_the_key(data_module):
     with pytest.raises(UserCodeError, match=r"profile 'smoke', dataset: module 'team_data' has no 'missing'"):
-        datasets.load(table_profile(f"function:{data_module}:missing"))
+        load.load(table_profile(f"function:{data_module}:missing"))
 
 
 # --- validation before training ------------------------------------------------------
@@ -436,7 +437,7 @@ def test_data_function_that_cannot_be_found_names_the_key(data_module):
 def load_arrays(tmp_path, changes=None, **profile_changes):
     """Loads ``tabular()`` arrays with ``changes`` through an npz file."""
     np.savez(tmp_path / "data.npz", **{**tabular(), **(changes or {})})
-    return datasets.load(table_profile(f"npz:{tmp_path / 'data.npz'}", **profile_changes))
+    return load.load(table_profile(f"npz:{tmp_path / 'data.npz'}", **profile_changes))
 
 
 @pytest.mark.parametrize(
@@ -490,7 +491,7 @@ def test_by_class_names_the_one_class_that_is_short(tmp_path):
 
 
 def test_by_class_accepts_min_class_examples_of_each_class(tmp_path):
-    k = datasets.MIN_CLASS_EXAMPLES
+    k = validate.MIN_CLASS_EXAMPLES
     changes = {
         "x_members": np.zeros((3 * k, 13)), "y_members": np.arange(3 * k) % 3,
         "x_non_members": np.zeros((3 * k, 13)), "y_non_members": np.arange(3 * k) % 3,
@@ -503,10 +504,10 @@ def test_validate_checks_a_data_set_made_elsewhere():
     """What a project's own loader (a hook) returns is checked the same way."""
     x = np.zeros((30, 13), np.float32)
     y = np.arange(30) % 3
-    good = datasets.Dataset("mine", x, y, x, y, ("a", "b", "c"))
-    datasets.validate(good, table_profile("digits"))
+    good = Dataset("mine", x, y, x, y, ("a", "b", "c"))
+    validate.validate(good, table_profile("digits"))
     with pytest.raises(DatasetError, match=r"^profile 'smoke', input_shape: "):
-        datasets.validate(good, table_profile("digits", input_shape=(8, 8, 1)))
+        validate.validate(good, table_profile("digits", input_shape=(8, 8, 1)))
 
 
 def test_image_folder_arrays_are_checked_against_the_profile(tmp_path):
@@ -515,11 +516,11 @@ def test_image_folder_arrays_are_checked_against_the_profile(tmp_path):
         SMOKE, dataset=f"imagefolder:{tmp_path / 'pets'}", num_classes=2, members=None, input_shape=(32, 32, 3),
     )
     with pytest.raises(DatasetError, match=r"profile 'smoke', input_shape: .* set input_shape = \[8, 8, 3\]"):
-        datasets.load(profile)
+        load.load(profile)
 
 
 @pytest.mark.filterwarnings("ignore")  # scikit-learn's small-fold and SciPy's option warnings
-@pytest.mark.parametrize("count", [datasets.MIN_CLASS_EXAMPLES - 1, datasets.MIN_CLASS_EXAMPLES])
+@pytest.mark.parametrize("count", [validate.MIN_CLASS_EXAMPLES - 1, validate.MIN_CLASS_EXAMPLES])
 def test_min_class_examples_is_what_tf_privacys_by_class_attacks_need(count):
     """Below the minimum, TF Privacy 0.8.12 drops the logistic-regression attack of a class slice."""
     from scipy import special
@@ -541,17 +542,17 @@ def test_min_class_examples_is_what_tf_privacys_by_class_attacks_need(count):
     )
     ran = {r.attack_type.name for r in results.single_attack_results if r.slice_spec.value == 0}
     full = {"THRESHOLD_ATTACK", "LOGISTIC_REGRESSION"}
-    assert (ran == full) == (count >= datasets.MIN_CLASS_EXAMPLES), ran
+    assert (ran == full) == (count >= validate.MIN_CLASS_EXAMPLES), ran
 
 
 def test_reference_model_attacks_need_as_many_non_members_as_members():
     """References train on half of members + as many non-members: fewer non-members is refused up front."""
     x = np.zeros((30, 13), np.float32)
     y = np.arange(30) % 3
-    few = datasets.Dataset("mine", x, y, x[:15], y[:15], ("a", "b", "c"))
+    few = Dataset("mine", x, y, x[:15], y[:15], ("a", "b", "c"))
     profile = dataclasses.replace(
         table_profile("digits"), attacks=("threshold", "rmia"), reference_models={"rmia": 2}, by_class=False
     )
     with pytest.raises(DatasetError, match=r"30 members and only 15 non-members: lower members, provide more"):
-        datasets.validate(few, profile)
-    datasets.validate(few, dataclasses.replace(profile, attacks=("threshold",), reference_models={}))
+        validate.validate(few, profile)
+    validate.validate(few, dataclasses.replace(profile, attacks=("threshold",), reference_models={}))

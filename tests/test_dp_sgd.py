@@ -1,4 +1,4 @@
-"""The project's DP-SGD (privacy_checks.dp_sgd): TF Privacy's clipped sums bit for bit, its noise's law,
+"""The project's DP-SGD (privacy_checks.train.dp_sgd): TF Privacy's clipped sums bit for bit, its noise's law,
 reproducible trainings on Keras 3 and tf.keras 2.15, and refusals.
 
 Tests marked ``codelab`` compare with TF Privacy 0.8.12 and run where it is
@@ -13,8 +13,10 @@ import importlib.util
 import numpy as np
 import pytest
 
-from privacy_checks import datasets, dp_sgd, models
-from privacy_checks.profiles import DIGITS, DP_2_LAYERS, DPSGD
+from privacy_checks.data import load
+from privacy_checks.spec.model_spec import DPSGD
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS
+from privacy_checks.train import dp_sgd, models
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 
@@ -49,7 +51,7 @@ def _digits_model():
 
 @pytest.fixture(scope="module")
 def digits():
-    return datasets.load(DIGITS)
+    return load.load(DIGITS)
 
 
 def _batches(data, count=4):

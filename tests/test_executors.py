@@ -9,12 +9,13 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import pytest
 
-from privacy_checks import attacks, executors
+from privacy_checks.attack import codelab, records
+from privacy_checks.run import executors
 
 from test_attacks import PROFILE, leaky_snapshot
 
 
-def _flat(evaluation: attacks.Evaluation) -> list:
+def _flat(evaluation: records.Evaluation) -> list:
     return [
         (r.attack, r.slice, r.auc, r.attacker_advantage, r.ppv, r.epsilon_lower_bound,
          sorted(r.tpr_at_fpr.items()), sorted(r.intervals.items()))
@@ -53,8 +54,8 @@ def test_in_process_runs_the_task_when_asked_and_remembers_its_error():
 
 
 def test_worker_process_gives_the_same_records_as_this_process(workers):
-    here = attacks.evaluate(leaky_snapshot(), PROFILE)
-    there = workers.submit(attacks.evaluate, leaky_snapshot(), PROFILE).result()
+    here = codelab.evaluate(leaky_snapshot(), PROFILE)
+    there = workers.submit(codelab.evaluate, leaky_snapshot(), PROFILE).result()
     assert there.seconds > 0
     assert _flat(there.value) == _flat(here)
     assert np.array_equal(

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from privacy_checks import power
-from privacy_checks.profiles import DIGITS
-from privacy_checks.session import Settings
+from privacy_checks.judge import power
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.registry import DIGITS
 
 SEEDS = tuple(range(2001, 2021))
 ROOT = Path(__file__).resolve().parents[1]

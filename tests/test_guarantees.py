@@ -7,18 +7,22 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import accounting, tolerances
-from privacy_checks.profiles import DP_2_LAYERS, SMOKE, ModelSpec
+from privacy_checks.attack import accounting
+from privacy_checks.judge import tolerances
+from privacy_checks.spec.model_spec import ModelSpec
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 
 
 @pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     import json
 
-    from privacy_checks import report
-    from privacy_checks.measured import Measured
-    from privacy_checks.session import PrivacyRun, Settings, cases
-    from privacy_checks.verdicts import GuaranteeCheck
+    from privacy_checks.judge.session import PrivacyRun
+    from privacy_checks.judge.verdicts import GuaranteeCheck
+    from privacy_checks.report import results
+    from privacy_checks.report.measured import Measured
+    from privacy_checks.run.settings import Settings
+    from privacy_checks.spec.cases import cases
 
     profile = dataclasses.replace(
         SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS)
@@ -34,7 +38,7 @@ def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     measured = Measured(
         profile, run.evaluations(), {}, run.versions, run.data_source, guarantees=run.guarantees
     )
-    report.write_report(tmp_path, measured)
+    results.write_report(tmp_path, measured)
     document = json.loads((tmp_path / "results.json").read_text())
     epochs = document["models"]["dp_2_layers"]["epochs"]
     assert [e["epsilon"] for e in epochs] == [
@@ -54,7 +58,7 @@ def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
 
 
 def _auc_record(model: str, auc: float, interval: tuple[float, float]):
-    from privacy_checks.attacks import AttackRecord
+    from privacy_checks.attack.records import AttackRecord
 
     return AttackRecord(model, 1, "logistic_regression", "entire_dataset", auc, 0.1, 0.5, 100, 1697,
                         intervals={"auc": interval})
@@ -65,10 +69,11 @@ def test_dp_vs_non_private_uses_the_measured_spread_and_stays_silent_at_chance(t
     """Issue 13's false alarm: DP AUC 0.4674 vs non-DP 0.4216 + 0.03, both at chance."""
     from statistics import NormalDist
 
-    from privacy_checks import baselines
-    from privacy_checks.baselines import Baseline, Entry
-    from privacy_checks.session import Case, PrivacyRun, Settings
-    from privacy_checks.verdicts import VS_NON_PRIVATE
+    from privacy_checks.judge import baselines
+    from privacy_checks.judge.baselines import Baseline, Entry
+    from privacy_checks.judge.session import PrivacyRun
+    from privacy_checks.run.settings import Settings
+    from privacy_checks.spec.cases import VS_NON_PRIVATE, Case
 
     profile = dataclasses.replace(
         SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS), report_epochs=(1, 3)

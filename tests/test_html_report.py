@@ -11,12 +11,16 @@ import subprocess
 import numpy as np
 import pytest
 
-from privacy_checks import html_report, report
-from privacy_checks.measured import Measured
-from privacy_checks.tolerances import defaults
-from privacy_checks.verdicts import CaseKey, MetricTolerance, compare
-from privacy_checks.profiles import SMOKE
-from privacy_checks.session import PrivacyRun, Settings, cases
+from privacy_checks.judge.compare import compare
+from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.judge.tolerances import defaults
+from privacy_checks.judge.verdicts import MetricTolerance
+from privacy_checks.report import results
+from privacy_checks.report.html import class_figure, rows
+from privacy_checks.report.measured import Measured
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.cases import CaseKey, cases
+from privacy_checks.spec.registry import SMOKE
 
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
 
@@ -39,7 +43,7 @@ def written(tmp_path_factory):
         )
         comparisons[case.key] = compare(case.key, obtained, expected, tolerance, record.intervals)
     measured = Measured(SMOKE, run.evaluations(), comparisons, run.versions, run.data_source)
-    paths = report.write_report(directory, measured)
+    paths = results.write_report(directory, measured)
     return directory / "index.html", comparisons, paths
 
 
@@ -51,7 +55,7 @@ def test_failures_come_first():
         keys[1]: compare(keys[1], {"auc": 0.9, "attacker_advantage": 0.1}, {"auc": 0.5, "attacker_advantage": 0.1}, tolerance),
         keys[2]: compare(keys[2], {"auc": 0.5, "attacker_advantage": 0.1}, None, tolerance),
     }
-    verdicts = [row.verdict for row in html_report.rows(comparisons)]
+    verdicts = [row.verdict for row in rows(comparisons)]
     assert verdicts == ["regressed", "missing", "missing", "passed", "passed", "passed"]
 
 
@@ -96,11 +100,11 @@ def test_page_renders_in_headless_chromium(written, tmp_path):
 
 def test_class_figure_shows_each_class_slice():
     from test_attacks import PROFILE, leaky_snapshot
-    from privacy_checks.attacks import evaluate
+    from privacy_checks.attack.codelab import evaluate
 
-    uri = html_report.class_figure([evaluate(leaky_snapshot(), PROFILE)])
+    uri = class_figure([evaluate(leaky_snapshot(), PROFILE)])
     assert uri.startswith("data:image/png;base64,")
-    assert html_report.class_figure([]) is None
+    assert class_figure([]) is None
 
 
 def test_results_and_page_show_what_a_pass_rules_out(written):

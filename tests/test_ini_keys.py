@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-from privacy_checks import ini_keys
-from privacy_checks.options import OPTIONS
+from privacy_checks.plugin import ini_keys
+from privacy_checks.plugin.options import OPTIONS
 
 
 @pytest.mark.parametrize(

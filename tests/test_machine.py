@@ -10,13 +10,15 @@ import time
 
 import pytest
 
-from privacy_checks import baselines, settings, summary
-from privacy_checks.baselines import Baseline, Entry
-from privacy_checks.book import BaselineBook
-from privacy_checks.files import display_path
-from privacy_checks.profiles import SMOKE
-from privacy_checks.settings import Settings
-from privacy_checks.verdicts import Case
+from privacy_checks.judge import baselines
+from privacy_checks.judge.baselines import Baseline, Entry
+from privacy_checks.judge.book import BaselineBook
+from privacy_checks.report import summary
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec import environment
+from privacy_checks.spec.cases import Case
+from privacy_checks.spec.files import display_path
+from privacy_checks.spec.registry import SMOKE
 
 HERE = {"cpu": "AMD EPYC 7B13", "cpu_flags": "avx avx2 fma", "cores": 2, "gpu": None}
 THERE = {"cpu": "Intel Xeon Platinum 8481C", "cpu_flags": "amx_bf16 avx avx2 avx512f fma", "cores": 4, "gpu": "NVIDIA L4"}
@@ -24,12 +26,12 @@ VERSIONS = {"numpy": "1.26.4"}
 
 
 def test_machine_is_plain_json_with_only_the_numeric_flags():
-    found = settings.machine()
+    found = environment.machine()
     assert set(found) == {"cpu", "cpu_flags", "cores", "gpu"}
     assert json.loads(json.dumps(found)) == found
     assert isinstance(found["cpu"], str) and found["cpu"]
     flags = found["cpu_flags"].split()
-    assert flags == sorted(flags) and set(flags) <= settings.NUMERIC_CPU_FLAGS
+    assert flags == sorted(flags) and set(flags) <= environment.NUMERIC_CPU_FLAGS
     assert found["cores"] == os.cpu_count()
     assert found["gpu"] is None or isinstance(found["gpu"], str)
 
@@ -41,10 +43,10 @@ def test_cpuinfo_gives_the_model_and_flags_of_the_first_cpu(tmp_path):
         "flags\t\t: fpu sse4_2 avx avx2 fma pni avx512f\n\n"
         "processor\t: 1\nmodel name\t: Other\nflags\t\t: fpu\n"
     )
-    model, flags = settings._cpuinfo(str(cpuinfo))
+    model, flags = environment._cpuinfo(str(cpuinfo))
     assert model == "AMD EPYC 7B13 64-Core Processor"
-    assert " ".join(sorted(flags & settings.NUMERIC_CPU_FLAGS)) == "avx avx2 avx512f fma sse4_2"
-    assert settings._cpuinfo(str(tmp_path / "absent")) == (None, set())
+    assert " ".join(sorted(flags & environment.NUMERIC_CPU_FLAGS)) == "avx avx2 avx512f fma sse4_2"
+    assert environment._cpuinfo(str(tmp_path / "absent")) == (None, set())
 
 
 def fake_nvidia_smi(tmp_path, monkeypatch, script: str) -> None:
@@ -65,16 +67,16 @@ def fake_nvidia_smi(tmp_path, monkeypatch, script: str) -> None:
     ],
 )
 def test_gpu_from_nvidia_smi_never_an_error(tmp_path, monkeypatch, script, gpu):
-    monkeypatch.setattr(settings, "GPU_QUERY_TIMEOUT", 0.5)
+    monkeypatch.setattr(environment, "GPU_QUERY_TIMEOUT", 0.5)
     fake_nvidia_smi(tmp_path, monkeypatch, script)
     started = time.monotonic()
-    assert settings._gpu() == gpu
+    assert environment._gpu() == gpu
     assert time.monotonic() - started < 3
 
 
 def test_no_nvidia_smi_is_no_gpu(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert settings._gpu() is None
+    assert environment._gpu() is None
 
 
 def book_with(tmp_path, recorded: dict | None, update: bool = False) -> BaselineBook:
@@ -169,7 +171,7 @@ def test_pytest_run_against_another_machine_passes_with_the_note(project):
                   {"auc": 0.99, "attacker_advantage": 0.99, "tpr_at_fpr_0.001": 0.99, "tpr_at_fpr_0.01": 0.99})
     baselines.write(
         project.path / "baselines" / "smoke" / "2_layers.json",
-        Baseline("smoke", SMOKE.hash, "2_layers", SMOKE.seed, "sklearn digits", settings.versions(),
+        Baseline("smoke", SMOKE.hash, "2_layers", SMOKE.seed, "sklearn digits", environment.versions(),
                  {entry.key: entry}, SMOKE.fingerprint(), machine=THERE),
     )
     result = run(project, "-k", "2_layers and epoch1 and threshold")

@@ -6,53 +6,61 @@ import dataclasses
 
 import pytest
 
-from privacy_checks import executors, measurer, session
-from privacy_checks.profiles import SMOKE
-from privacy_checks.session import PrivacyRun, Settings
-from privacy_checks.training import TrainingRun
+from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.run import executors, measurer, reference_models, trainings
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec.cases import Case, cases
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.train import fit
+from privacy_checks.train.snapshot import TrainingRun
+
+
+def patch_train(monkeypatch, train) -> None:
+    """The measurer trains models in :mod:`~privacy_checks.run.trainings` and their reference models in
+    :mod:`~privacy_checks.run.reference_models`: ``train`` replaces the training in both."""
+    for module in (trainings, reference_models):
+        monkeypatch.setattr(module, "train", train)
 
 
 def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
-    real_train = measurer.train
+    real_train = fit.train
 
     def train(profile, spec, dataset, on_snapshot=None, make=None):
         if spec.name == "2_layers":
             raise MemoryError("out of memory")
         return real_train(profile, spec, dataset, on_snapshot, make)
 
-    monkeypatch.setattr(measurer, "train", train)
+    patch_train(monkeypatch, train)
     privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
-    with pytest.raises(session.CheckFailed, match="training 2_layers failed: out of memory"):
+    with pytest.raises(CheckFailed, match="training 2_layers failed: out of memory"):
         privacy.training("2_layers")
-    with pytest.raises(session.CheckFailed, match="training 2_layers failed"):
+    with pytest.raises(CheckFailed, match="training 2_layers failed"):
         privacy.training("2_layers")  # remembered, not retried for every check
     assert [s.epoch for s in privacy.training("3_layers").snapshots] == [1, 3]
 
 
 def test_a_model_that_cannot_be_built_fails_its_checks_before_any_training(tmp_path, monkeypatch):
     """The broken model is found when the first model is about to train; the other still trains."""
-    from privacy_checks.profiles import ModelSpec
+    from privacy_checks.spec.model_spec import ModelSpec
 
     broken = ModelSpec("broken", "Broken", builder=lambda shape, classes: "not a model")
     profile = dataclasses.replace(SMOKE, models=(SMOKE.models[0], broken))
     trained = []
-    real_train = measurer.train
-    monkeypatch.setattr(
-        measurer, "train", lambda profile, spec, *args: trained.append(spec.name) or real_train(profile, spec, *args)
-    )
+    real_train = fit.train
+    patch_train(monkeypatch, lambda profile, spec, *args: trained.append(spec.name) or real_train(profile, spec, *args))
     lines = []
     privacy = PrivacyRun(Settings(profile, tmp_path, tmp_path), lines.append)
     assert privacy.training("2_layers").snapshots
     assert any(line.startswith("broken: not trained: profile 'smoke', model 'broken' (builder)") for line in lines)
-    with pytest.raises(session.CheckFailed, match="returned a str, not a tf.keras.Model"):
+    with pytest.raises(CheckFailed, match="returned a str, not a tf.keras.Model"):
         privacy.training("broken")
     assert trained == ["2_layers"]
 
 
 def test_diverged_training_fails_its_checks_and_runs_no_attack(tmp_path, nan_model):
     privacy = PrivacyRun(Settings(SMOKE, tmp_path, tmp_path))
-    case = session.cases(SMOKE)[0]
-    with pytest.raises(session.CheckFailed, match="training of 2_layers diverged at epoch 1"):
+    case = cases(SMOKE)[0]
+    with pytest.raises(CheckFailed, match="training of 2_layers diverged at epoch 1"):
         privacy.check(case)
     assert privacy.evaluations() == []
 
@@ -68,9 +76,9 @@ def test_slice_without_members_is_skipped_not_attacked(tmp_path):
     )
     privacy = PrivacyRun(Settings(PROFILE, tmp_path, tmp_path))
     privacy.measurer._trainings["2_layers"] = TrainingRun("2_layers", (snapshot,), 0.0)
-    case = session.Case("2_layers", 1, "threshold", "class_2")
+    case = Case("2_layers", 1, "threshold", "class_2")
     assert privacy.check(case) is None
-    assert privacy.check(session.Case("2_layers", 1, "threshold", "class_1")) is not None
+    assert privacy.check(Case("2_layers", 1, "threshold", "class_1")) is not None
 
 
 class _Recording:
@@ -94,8 +102,8 @@ def test_planned_snapshots_are_attacked_as_they_come_and_next_models_train_while
     lines: list[str] = []
     recording = _Recording()
     measure = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {}, lines.append, recording)
-    measure.plan([session.Case("2_layers", 3, "threshold", "entire_dataset").key,
-                  session.Case("3_layers", 1, "threshold", "entire_dataset").key])
+    measure.plan([Case("2_layers", 3, "threshold", "entire_dataset").key,
+                  Case("3_layers", 1, "threshold", "entire_dataset").key])
     measure.evaluation("2_layers", 3)
     # Submitted during training, only what the plan asks for; the other planned
     # model was trained (and its snapshot submitted) while the first attack waited.
@@ -122,13 +130,13 @@ REFERENCED = dataclasses.replace(
 
 def test_reference_models_train_once_when_their_attacks_are_asked_for_and_come_from_the_cache(tmp_path, monkeypatch):
     trained = []
-    real_train = measurer.train
-    monkeypatch.setattr(
-        measurer, "train", lambda profile, spec, *args: trained.append(profile.seed) or real_train(profile, spec, *args)
+    real_train = fit.train
+    patch_train(
+        monkeypatch, lambda profile, spec, *args: trained.append(profile.seed) or real_train(profile, spec, *args)
     )
     settings = Settings(REFERENCED, tmp_path / "b", tmp_path / "r", cache_dir=tmp_path / "cache")
     first = PrivacyRun(settings)
-    threshold, rmia, online = (session.Case("2_layers", 3, a, "entire_dataset") for a in REFERENCED.attacks)
+    threshold, rmia, online = (Case("2_layers", 3, a, "entire_dataset") for a in REFERENCED.attacks)
     first.check(threshold)
     assert len(trained) == 1, "no reference model for the codelab's attacks"
     first.check(rmia)
@@ -151,15 +159,15 @@ def test_reference_models_train_once_when_their_attacks_are_asked_for_and_come_f
 
 
 def test_reference_attacks_fail_with_the_reason_when_references_cannot_train(tmp_path, monkeypatch):
-    real_train = measurer.train
+    real_train = fit.train
 
     def train(profile, spec, dataset, on_snapshot=None, make=None):
         if profile.seed != REFERENCED.seed:
             raise MemoryError("out of memory")
         return real_train(profile, spec, dataset, on_snapshot, make)
 
-    monkeypatch.setattr(measurer, "train", train)
+    patch_train(monkeypatch, train)
     privacy = PrivacyRun(Settings(REFERENCED, tmp_path, tmp_path))
-    with pytest.raises(session.CheckFailed, match="reference models of 2_layers not available: out of memory"):
-        privacy.check(session.Case("2_layers", 3, "rmia", "entire_dataset"))
-    assert privacy.check(session.Case("2_layers", 3, "threshold", "entire_dataset")) is not None
+    with pytest.raises(CheckFailed, match="reference models of 2_layers not available: out of memory"):
+        privacy.check(Case("2_layers", 3, "rmia", "entire_dataset"))
+    assert privacy.check(Case("2_layers", 3, "threshold", "entire_dataset")) is not None

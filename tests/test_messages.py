@@ -23,11 +23,16 @@ import numpy as np
 import pytest
 
 import privacy_checks
-from privacy_checks import datasets, dotted, models, profiles
-from privacy_checks.datasets import DatasetError
-from privacy_checks.dotted import UserCodeError
-from privacy_checks.profiles import DP_2_LAYERS, DPSGD, SMOKE, ModelSpec
-from privacy_checks.project import ProfileError, hook_profiles, profile_from_table, read_pyproject
+from privacy_checks.data import load, sources
+from privacy_checks.data.arrays import read_function, read_npz
+from privacy_checks.data.dataset import DatasetError
+from privacy_checks.plugin.declared import hook_profiles
+from privacy_checks.spec import dotted
+from privacy_checks.spec.dotted import UserCodeError
+from privacy_checks.spec.model_spec import DPSGD, ModelSpec
+from privacy_checks.spec.pyproject import ProfileError, profile_from_table, read_pyproject
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.train import models
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 
@@ -63,7 +68,7 @@ def _dp(**changes: Any) -> ModelSpec:
     return dataclasses.replace(DP_2_LAYERS, compare_to=None, dp=dataclasses.replace(DP_2_LAYERS.dp, **changes))
 
 
-# Profile.__post_init__ and its helpers (profiles.py, specs.py, metrics.py)
+# Profile.__post_init__ and its helpers (spec/profile.py, vocabulary.py, sources.py, model_spec.py)
 for _name, _changes in {
     "unknown-attack": {"attacks": ("threshold", "laser")},
     "report-epochs-range": {"report_epochs": (0, 3)},
@@ -111,7 +116,7 @@ for _name, _changes in {
 }.items():
     case("specs", _name)(replaced(**_changes))
 
-# pyproject tables (project.py)
+# pyproject tables (spec/pyproject.py, pyproject_values.py)
 MINIMAL = {
     "dataset": "digits", "num_classes": 10, "input_shape": [8, 8, 1], "epochs": 60, "members": 100,
     "models": [{"name": "cnn", "num_conv": 2}],
@@ -203,7 +208,7 @@ def hook_returning(result: Any) -> Trigger:
 case("project", "hook-not-iterable")(hook_returning(SMOKE))
 case("project", "hook-not-a-profile")(hook_returning(["smoke"]))
 
-# data (datasets.py)
+# data (data/)
 TABULAR = dataclasses.replace(
     SMOKE, name="tab", num_classes=3, input_shape=(4,), members=None, by_class=False, dataset="function:tab:data"
 )
@@ -220,7 +225,7 @@ def arrays(members: int = 30, non_members: int = 30, **changes: Any) -> dict[str
 
 def loaded(returned: Any, **changes: Any) -> Trigger:
     profile = dataclasses.replace(TABULAR, **changes)
-    return lambda tmp, mp: datasets.load(profile, hook=lambda p, d: returned)
+    return lambda tmp, mp: load.load(profile, hook=lambda p, d: returned)
 
 
 for _name, _trigger in {
@@ -243,8 +248,8 @@ for _name, _trigger in {
     "few-examples": loaded(arrays(members=3)),
     "references": loaded(arrays(non_members=20), attacks=("threshold", "rmia"), reference_models={"rmia": 2}),
     "by-class": loaded(arrays(members=12, non_members=12), by_class=True),
-    "members-draw": lambda tmp, mp: datasets.load(dataclasses.replace(SMOKE, members=1795)),
-    "function-raised": lambda tmp, mp: datasets._function("math:sqrt", TABULAR),
+    "members-draw": lambda tmp, mp: load.load(dataclasses.replace(SMOKE, members=1795)),
+    "function-raised": lambda tmp, mp: read_function("math:sqrt", TABULAR),
 }.items():
     case("datasets", _name)(_trigger)
 
@@ -254,7 +259,7 @@ def _tfds_missing(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     import tensorflow_datasets as tfds
 
     mp.setattr(tfds, "load", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
-    return datasets._tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
+    return sources.read_tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
 
 
 @case("datasets", "tfds-not-arrays")
@@ -262,20 +267,20 @@ def _tfds_ragged(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     import tensorflow_datasets as tfds
 
     mp.setattr(tfds, "load", lambda *a, **k: ((object(), object()), None))
-    return datasets._tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
+    return sources.read_tfds("mnist", "train", "test", None, "tfds:mnist", TABULAR)
 
 
 @case("datasets", "imagefolder-layout")
 def _no_test_split(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     (tmp / "train" / "cat").mkdir(parents=True)
-    return datasets._image_folder(tmp, SMOKE)
+    return sources.read_image_folder(tmp, SMOKE)
 
 
 @case("datasets", "imagefolder-empty")
 def _no_images(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     for split in ("train", "test"):
         (tmp / split / "cat").mkdir(parents=True)
-    return datasets._image_folder(tmp, SMOKE)
+    return sources.read_image_folder(tmp, SMOKE)
 
 
 @case("datasets", "imagefolder-unreadable")
@@ -283,33 +288,33 @@ def _unreadable_image(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     for split in ("train", "test"):
         (tmp / split / "cat").mkdir(parents=True)
         (tmp / split / "cat" / "0.png").write_bytes(b"not a png")
-    return datasets._image_folder(tmp, SMOKE)
+    return sources.read_image_folder(tmp, SMOKE)
 
 
 @case("datasets", "npz-missing")
 def _npz_missing(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
-    return datasets._npz(tmp / "nothing.npz", TABULAR)
+    return read_npz(tmp / "nothing.npz", TABULAR)
 
 
 @case("datasets", "npz-lacks")
 def _npz_lacks(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     np.savez(tmp / "wine.npz", **arrays(y_non_members=...))
-    return datasets._npz(tmp / "wine.npz", TABULAR)
+    return read_npz(tmp / "wine.npz", TABULAR)
 
 
 @case("datasets", "npz-unknown-arrays")
 def _npz_unknown(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     np.savez(tmp / "wine.npz", **arrays(), classnames=np.array(["a", "b", "c"]))
-    return datasets._npz(tmp / "wine.npz", TABULAR)
+    return read_npz(tmp / "wine.npz", TABULAR)
 
 
 @case("datasets", "npz-unreadable")
 def _npz_unreadable(tmp: Path, mp: pytest.MonkeyPatch) -> Any:
     (tmp / "wine.npz").write_bytes(b"not a zip")
-    return datasets._npz(tmp / "wine.npz", TABULAR)
+    return read_npz(tmp / "wine.npz", TABULAR)
 
 
-# user code: builders (models.py) and the paths that name them (dotted.py)
+# user code: builders (train/models.py) and the paths that name them (spec/dotted.py)
 def dense(width: int, softmax: bool = False, normalise: bool = False, compiled: bool = False) -> Any:
     import tensorflow as tf
 
@@ -427,43 +432,50 @@ def test_catalogue_names_are_unique():
 
 # -- the guard: every message site of the validating modules is in the catalogue -----------
 
-#: module -> (functions to look in (None: all), exceptions raised with a message, whether
-#: ``problems.append``/``found.append`` are message sites, functions left out)
-SITES: dict[str, tuple[set[str] | None, set[str], bool, set[str]]] = {
-    "profiles": ({"__post_init__", "_dp_problems"}, set(), True, set()),
-    "specs": ({"reference_model_problems", "tfds_source", "check_dataset", "problems", "check_dotted"},
+#: catalogue group -> (its modules' files in the package, functions to look in (None: all),
+#: exceptions raised with a message, whether ``problems.append``/``found.append`` are message
+#: sites, functions left out)
+SITES: dict[str, tuple[tuple[str, ...], set[str] | None, set[str], bool, set[str]]] = {
+    "profiles": (("spec/profile.py",), {"__post_init__", "_dp_problems"}, set(), True, set()),
+    "specs": (("spec/vocabulary.py", "spec/sources.py", "spec/model_spec.py"),
+              {"reference_model_problems", "tfds_source", "check_dataset", "problems", "check_dotted"},
               {"ValueError"}, True, set()),
-    "metrics": ({"check_fprs"}, set(), True, set()),
-    "project": (None, {"_Bad", "ProfileError"}, False, {"register"}),  # register: the registry's own words
-    "datasets": (None, {"DatasetError"}, False, set()),
-    "models": (None, {"UserCodeError"}, False, set()),
-    "dotted": (None, {"UserCodeError"}, False, set()),
+    "metrics": (("spec/vocabulary.py",), {"check_fprs"}, set(), True, set()),
+    # register: the registry's own words
+    "project": (("spec/pyproject.py", "spec/pyproject_values.py", "plugin/declared.py"), None,
+                {"KeyProblem", "ProfileError"}, False, {"register"}),
+    "datasets": (("data/dataset.py", "data/load.py", "data/sources.py", "data/arrays.py", "data/validate.py"), None,
+                 {"DatasetError"}, False, set()),
+    "models": (("train/models.py",), None, {"UserCodeError"}, False, set()),
+    "dotted": (("spec/dotted.py",), None, {"UserCodeError"}, False, set()),
 }
 
 
-def message_sites(module: str) -> dict[int, str]:
-    """Each message site's line and its longest literal text (empty where the text is all computed)."""
-    functions, raised, appends, left_out = SITES[module]
-    tree = ast.parse(Path(privacy_checks.__file__).with_name(f"{module}.py").read_text())
-    found: dict[int, str] = {}
-    for function in ast.walk(tree):
-        if not isinstance(function, ast.FunctionDef) or function.name in left_out:
-            continue
-        if functions is not None and function.name not in functions:
-            continue
-        for node in ast.walk(function):
-            call = None
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", None) in raised:
-                call = node.exc
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_error":
-                call = node
-            elif (appends and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                  and node.func.attr == "append" and getattr(node.func.value, "id", None) in ("problems", "found")):
-                call = node
-            if call is not None:
-                texts = [c.value for arg in call.args for c in ast.walk(arg)
-                         if isinstance(c, ast.Constant) and isinstance(c.value, str)]
-                found[call.lineno] = max(texts, key=len, default="")
+def message_sites(module: str) -> dict[str, str]:
+    """Each message site (``file:line``) and its longest literal text (empty where the text is all computed)."""
+    files, functions, raised, appends, left_out = SITES[module]
+    found: dict[str, str] = {}
+    for file in files:
+        tree = ast.parse((Path(privacy_checks.__file__).parent / file).read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef) or function.name in left_out:
+                continue
+            if functions is not None and function.name not in functions:
+                continue
+            for node in ast.walk(function):
+                call = None
+                if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                        and getattr(node.exc.func, "id", None) in raised):
+                    call = node.exc
+                elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "rejected":
+                    call = node
+                elif (appends and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr == "append" and getattr(node.func.value, "id", None) in ("problems", "found")):
+                    call = node
+                if call is not None:
+                    texts = [c.value for arg in call.args for c in ast.walk(arg)
+                             if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                    found[f"{file}:{call.lineno}"] = max(texts, key=len, default="")
     return found
 
 
@@ -473,7 +485,7 @@ def test_the_catalogue_covers_every_message_site(messages, module):
     sites = message_sites(module)
     assert sites, module
     assert len(texts) >= len(sites), f"{module}: {len(sites)} message sites, {len(texts)} catalogue messages"
-    for line, literal in sites.items():
+    for site, literal in sites.items():
         literal = literal.strip(" :;,.")
         if len(literal) >= 12:  # a distinctive piece of the site's own words
-            assert any(literal in text for text in texts), f"{module}.py:{line} ({literal!r}) is not in the catalogue"
+            assert any(literal in text for text in texts), f"{site} ({literal!r}) is not in the catalogue"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from privacy_checks import metrics
+from privacy_checks.attack import metrics
+from privacy_checks.spec import vocabulary
 
 FPRS = (0.001, 0.01)
 
@@ -26,13 +27,13 @@ def test_point_metrics_agree_with_scikit_learn_and_tf_privacy_definitions(n_in, 
     assert found["auc"] == pytest.approx(sk.roc_auc_score(labels, joined), abs=1e-12)
     assert found["attacker_advantage"] == pytest.approx(np.max(tpr - fpr), abs=1e-12)
     for target in FPRS:
-        assert found[metrics.tpr_metric(target)] == pytest.approx(tpr[fpr <= target].max(), abs=1e-12)
+        assert found[vocabulary.tpr_metric(target)] == pytest.approx(tpr[fpr <= target].max(), abs=1e-12)
 
 
 def test_an_attack_that_ranks_members_below_non_members_has_no_advantage_in_its_direction():
     """TF Privacy's max |TPR - FPR| counts an inverted attack as leakage: the gate does not."""
-    from privacy_checks.attacks import roc_curve, scored_record
-    from privacy_checks.profiles import SMOKE
+    from privacy_checks.attack.codelab import roc_curve, scored_record
+    from privacy_checks.spec.registry import SMOKE
 
     members, non_members = scores(20, 160, -1.5, seed=3)  # members score *lower*: AUC far below 0.5
     found = metrics.point_metrics(members, non_members, FPRS)
@@ -107,7 +108,7 @@ def test_advantage_interval_covers_the_true_advantage(shift):
 
 
 def test_metric_names_round_trip_and_reject_other_names():
-    assert metrics.tpr_metric(0.001) == "tpr_at_fpr_0.001"
-    assert metrics.metric_fpr("tpr_at_fpr_0.01") == 0.01
+    assert vocabulary.tpr_metric(0.001) == "tpr_at_fpr_0.001"
+    assert vocabulary.metric_fpr("tpr_at_fpr_0.01") == 0.01
     for name in ("auc", "tpr_at_fpr_2", "tpr_at_fpr_x", "tpr_at_fpr_0.0100"):
-        assert metrics.metric_fpr(name) is None
+        assert vocabulary.metric_fpr(name) is None

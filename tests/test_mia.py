@@ -1,6 +1,6 @@
 """Our membership inference attacks against TF Privacy 0.8.12's, number for number.
 
-:mod:`privacy_checks.mia` re-implements TF Privacy's ``run_attacks`` so that
+:mod:`privacy_checks.attack.mia` re-implements TF Privacy's ``run_attacks`` so that
 the current lane (Python 3.12+, NumPy 2, newest scikit-learn), where TF
 Privacy cannot be installed, measures the same things. On the codelab lane
 both run on the same inputs under the same global NumPy seed and every
@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from scipy import special
 
-from privacy_checks import mia, mia_plots
-from privacy_checks.mia import AttackInputData, AttackType, PrivacyMetric, PrivacyReportMetadata, SlicingSpec
+from privacy_checks.attack import mia
+from privacy_checks.attack.mia import AttackInputData, AttackType, PrivacyMetric, PrivacyReportMetadata, SlicingSpec
+from privacy_checks.report import mia_plots
 
 THRESHOLD_LR_KNN = (AttackType.THRESHOLD_ATTACK, AttackType.LOGISTIC_REGRESSION, AttackType.K_NEAREST_NEIGHBORS)
 CHEAP = (AttackType.THRESHOLD_ATTACK, AttackType.THRESHOLD_ENTROPY_ATTACK,
@@ -61,7 +62,7 @@ def outputs(members: int, non_members: int, classes: int, seed: int = 0, probs: 
     labels_in, labels_out = rng.integers(0, classes, members), rng.integers(0, classes, non_members)
     logits_in = rng.normal(size=(members, classes)) + 2.0 * np.eye(classes)[labels_in]
     logits_out = 1.3 * rng.normal(size=(non_members, classes)) + np.eye(classes)[labels_out]
-    if probs:  # as privacy_checks.attacks.evaluate gives them: softmax in float64
+    if probs:  # as privacy_checks.attack.codelab.evaluate gives them: softmax in float64
         logits_in, logits_out = special.softmax(logits_in, axis=1), special.softmax(logits_out, axis=1)
     kind = "probs" if probs else "logits"
     return {f"{kind}_train": logits_in, f"{kind}_test": logits_out,
@@ -266,20 +267,22 @@ def test_given_metadata_is_kept_and_the_rest_filled_in(tfp):
 def real_evaluations():
     """Two report epochs of a model trained on the smoke profile's digits, attacked by the plugin and by us."""
     pytest.importorskip("tensorflow_privacy")
-    from privacy_checks import attacks, datasets, training
-    from privacy_checks.profiles import SMOKE
+    from privacy_checks.attack import codelab
+    from privacy_checks.data import load
+    from privacy_checks.spec.registry import SMOKE
+    from privacy_checks.train import fit
 
     profile = dataclasses.replace(SMOKE, epochs=3, report_epochs=(1, 3), by_class=True)
-    run = training.train(profile, profile.models[0], datasets.load(profile))
-    evaluations = [attacks.evaluate(snapshot, profile) for snapshot in run.snapshots]
+    run = fit.train(profile, profile.models[0], load.load(profile))
+    evaluations = [codelab.evaluate(snapshot, profile) for snapshot in run.snapshots]
     ours = [ours_as_evaluate(e.snapshot, profile, e.results.privacy_report_metadata) for e in evaluations]
     return evaluations, ours
 
 
 def ours_as_evaluate(snapshot, profile, metadata) -> mia.AttackResults:
-    """Our attacks on a snapshot, given what ``attacks.evaluate`` gives TF Privacy, under its seed."""
-    from privacy_checks.attacks import one_blas_thread
-    from privacy_checks.profiles import ATTACKS, derive_seed
+    """Our attacks on a snapshot, given what ``codelab.evaluate`` gives TF Privacy, under its seed."""
+    from privacy_checks.attack.codelab import one_blas_thread
+    from privacy_checks.spec.vocabulary import ATTACKS, derive_seed
 
     inputs = AttackInputData(
         probs_train=special.softmax(snapshot.logits_members.astype(np.float64), axis=1),
@@ -449,7 +452,8 @@ def test_plots_have_the_report_layout():
 
 def test_modules_import_without_tensorflow():
     """The attack stage must load where TensorFlow and TF Privacy cannot (and fast where they can)."""
-    code = ("import sys, privacy_checks.mia, privacy_checks.mia_attacks, privacy_checks.mia_plots; "
+    code = ("import sys, privacy_checks.attack.mia, privacy_checks.attack.mia_attacks, "
+            "privacy_checks.report.mia_plots; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tensorflow_privacy', 'keras'}))")
     root = Path(__file__).resolve().parents[1]
     found = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)

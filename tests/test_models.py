@@ -8,9 +8,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from privacy_checks import datasets, models, training
-from privacy_checks.dotted import UserCodeError
-from privacy_checks.profiles import DP_2_LAYERS, DPSGD, SMOKE, ModelSpec
+from privacy_checks.data import load
+from privacy_checks.spec.dotted import UserCodeError
+from privacy_checks.spec.model_spec import DPSGD, ModelSpec
+from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
+from privacy_checks.train import fit, models
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 
@@ -38,7 +40,7 @@ def profile_with(**model_fields):
 
 @pytest.fixture(scope="module")
 def smoke_data():
-    return datasets.load(SMOKE)
+    return load.load(SMOKE)
 
 
 def test_dp_model_trains_with_tf_privacys_optimizer_one_microbatch_per_example():
@@ -160,7 +162,7 @@ def test_log_probabilities_are_logits_of_the_same_probabilities():
 def test_a_probabilities_model_trains_and_its_snapshots_hold_log_probabilities(smoke_data):
     profile, spec = profile_with(params={"softmax": True}, outputs="probabilities")
     profile = dataclasses.replace(profile, epochs=2, report_epochs=(2,))
-    run = training.train(profile, spec, smoke_data)
+    run = fit.train(profile, spec, smoke_data)
     snapshot = run.at(2)
     probabilities = np.exp(snapshot.logits_members.astype(np.float64))
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)  # logs of a softmax, not raw logits
@@ -173,4 +175,4 @@ def test_preflight_reports_a_broken_model_before_training(smoke_data):
     profile = dataclasses.replace(SMOKE, models=(good, bad))
     with pytest.raises(UserCodeError, match="model 'bad' \\(outputs\\)"):
         for spec in profile.models:
-            training.preflight(profile, spec, smoke_data)
+            fit.preflight(profile, spec, smoke_data)

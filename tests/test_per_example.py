@@ -7,8 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import datasets, models, per_example, training
-from privacy_checks.profiles import DIGITS, DPSGD
+from privacy_checks.data import load
+from privacy_checks.spec.model_spec import DPSGD
+from privacy_checks.spec.registry import DIGITS
+from privacy_checks.train import fit, models, per_example
 
 pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 
@@ -97,7 +99,7 @@ def test_per_example_rows_are_the_jacobians_bit_for_bit(which):
 
     tf.keras.utils.set_random_seed(3)
     profile = DIGITS
-    data = datasets.load(profile)
+    data = load.load(profile)
     model = models.build(profile, profile.model("dp_2_layers")) if which.startswith("digits") else _every_known_layer()
     assert per_example.applies(model)
     if which == "every known layer":
@@ -124,15 +126,15 @@ def test_per_example_rows_are_the_jacobians_bit_for_bit(which):
 def test_a_dp_training_gives_tf_privacys_numbers(monkeypatch):
     """Ten epochs of the digits DP model, noise included: every logit and logged metric is the same."""
     profile = dataclasses.replace(DIGITS, epochs=10, report_epochs=(5, 10))
-    data = datasets.load(profile)
+    data = load.load(profile)
     spec = profile.model("dp_2_layers")
     sped_up = []
     real = per_example.speed_up
     monkeypatch.setattr(per_example, "speed_up", lambda model: sped_up.append(real(model)))
-    ours = training.train(profile, spec, data)
+    ours = fit.train(profile, spec, data)
     assert sped_up == [True]
     monkeypatch.setattr(per_example, "speed_up", lambda model: False)
-    theirs = training.train(profile, spec, data)
+    theirs = fit.train(profile, spec, data)
     assert ours.history == theirs.history
     for a, b in zip(ours.snapshots, theirs.snapshots):
         assert np.array_equal(a.logits_members, b.logits_members)

@@ -6,9 +6,11 @@ import dataclasses
 
 import pytest
 
-from privacy_checks import profiles
-from privacy_checks.profiles import DIGITS, DP_2_LAYERS, SMOKE, ModelSpec, Tolerance, fingerprint_changes
-from privacy_checks.session import cases
+from privacy_checks.spec import registry, vocabulary
+from privacy_checks.spec.cases import cases
+from privacy_checks.spec.fingerprint import fingerprint_changes
+from privacy_checks.spec.model_spec import ModelSpec, Tolerance
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
 
 
 def test_hash_ignores_tolerances_and_text_but_not_what_is_measured():
@@ -48,14 +50,14 @@ def test_the_last_report_epoch_must_be_the_last_epoch():
     dataclasses.replace(SMOKE, name="long", epochs=400, report_epochs=(20, 50, 100, 400))  # fine
 
 
-@pytest.mark.parametrize("profile", sorted(profiles.PROFILES.values(), key=lambda p: p.name), ids=lambda p: p.name)
+@pytest.mark.parametrize("profile", sorted(registry.PROFILES.values(), key=lambda p: p.name), ids=lambda p: p.name)
 def test_every_built_in_profile_attacks_its_final_model(profile):
     assert profile.report_epochs[-1] == profile.epochs
 
 
 def test_unknown_profile_lists_the_valid_ones():
     with pytest.raises(KeyError, match="choose one of: cifar10, cifar10-quick, cifar10-quick-strong, digits, digits-strong, smoke"):
-        profiles.get_profile("mnist")
+        registry.get_profile("mnist")
 
 
 def test_digits_defines_one_case_per_model_epoch_attack_and_slice_and_dp_guarantee():
@@ -82,7 +84,7 @@ def test_committed_baselines_match_their_profiles_hash():
     checked = 0
     for path in sorted(Path(__file__).parent.parent.joinpath("baselines").glob("*/*.json")):
         stored = json.loads(path.read_text())
-        profile = profiles.get_profile(stored["profile"])
+        profile = registry.get_profile(stored["profile"])
         if stored["data_source"].startswith("imagefolder:"):
             profile = dataclasses.replace(profile, dataset="imagefolder:anywhere")
         assert stored["profile_hash"] == profile.hash, path
@@ -91,20 +93,20 @@ def test_committed_baselines_match_their_profiles_hash():
 
 
 def test_cifar10_profile_is_the_codelab():
-    cifar = profiles.CIFAR10
+    cifar = registry.CIFAR10
     assert (cifar.epochs, cifar.batch_size, cifar.learning_rate, cifar.padding) == (50, 50, 1e-3, "valid")
     assert cifar.report_epochs == tuple(range(2, 51, 2))
     assert [m.num_conv for m in cifar.models] == [2, 3]
 
 
 def test_derived_seeds_are_stable_and_distinct():
-    assert profiles.derive_seed(1, "train", "2_layers") == profiles.derive_seed(1, "train", "2_layers")
-    assert profiles.derive_seed(1, "train", "2_layers") != profiles.derive_seed(1, "train", "3_layers")
+    assert vocabulary.derive_seed(1, "train", "2_layers") == vocabulary.derive_seed(1, "train", "2_layers")
+    assert vocabulary.derive_seed(1, "train", "2_layers") != vocabulary.derive_seed(1, "train", "3_layers")
 
 
 def test_tensorflow_threads_are_part_of_a_profile_but_not_of_old_hashes():
     """2 and 2 (what every committed baseline was made with) keep the hash; others change it."""
-    from privacy_checks.profiles import fingerprint_changes
+    from privacy_checks.spec.fingerprint import fingerprint_changes
 
     assert "intra_op_threads" not in DIGITS.fingerprint()
     single = dataclasses.replace(DIGITS, intra_op_threads=1, inter_op_threads=1)
@@ -121,7 +123,7 @@ def test_a_process_running_tensorflow_with_other_threads_refuses_to_train():
     """The test session fixed 2 and 2 before TensorFlow started; a 1-thread profile cannot switch."""
     import tensorflow as tf
 
-    from privacy_checks.training import configure_threads
+    from privacy_checks.train.fit import configure_threads
 
     tf.zeros(1).numpy()  # TensorFlow's runtime has started
     configure_threads(SMOKE)  # the same counts: fine
@@ -141,7 +143,7 @@ def test_profiles_reject_bad_fprs():
 def test_fingerprint_changes_name_fields_and_models():
     import dataclasses
 
-    from privacy_checks.power import fewer_members, wider
+    from privacy_checks.judge.power import fewer_members, wider
 
     old = DIGITS.fingerprint()
     assert fingerprint_changes(old, old) == []
@@ -159,12 +161,12 @@ def test_another_seed_keeps_the_members_and_changes_training():
     """Baseline and reseeded run must measure the same examples (evaluation noise cancels)."""
     import numpy as np
 
-    from privacy_checks import datasets
-    from privacy_checks.profiles import derive_seed
+    from privacy_checks.data import load
+    from privacy_checks.spec.vocabulary import derive_seed
 
     reseeded = DIGITS.with_seed(2001)
     assert reseeded.data_seed == DIGITS.seed and reseeded.seed == 2001
-    a, b = datasets.load(DIGITS), datasets.load(reseeded)
+    a, b = load.load(DIGITS), load.load(reseeded)
     assert np.array_equal(a.x_members, b.x_members) and np.array_equal(a.y_non_members, b.y_non_members)
     assert derive_seed(reseeded.seed, "train", "2_layers") != derive_seed(DIGITS.seed, "train", "2_layers")
 
@@ -172,7 +174,7 @@ def test_another_seed_keeps_the_members_and_changes_training():
 def test_replace_redefines_a_projects_profile_but_never_a_built_in():
     import dataclasses
 
-    from privacy_checks.profiles import PROFILES, register_profile
+    from privacy_checks.spec.registry import PROFILES, register_profile
 
     before = dict(PROFILES)
     try:
@@ -212,13 +214,13 @@ def test_profiles_without_dp_keep_their_hash_fields():
 
 
 def test_projects_register_their_own_profiles(monkeypatch):
-    monkeypatch.setattr(profiles, "PROFILES", dict(profiles.PROFILES))
+    monkeypatch.setattr(registry, "PROFILES", dict(registry.PROFILES))
     mine = dataclasses.replace(SMOKE, name="mine")
-    assert profiles.register_profile(mine) is mine
-    assert profiles.get_profile("mine") is mine
-    profiles.register_profile(mine)  # a conftest imported twice
+    assert registry.register_profile(mine) is mine
+    assert registry.get_profile("mine") is mine
+    registry.register_profile(mine)  # a conftest imported twice
     with pytest.raises(ValueError, match="a different profile named 'smoke' is already registered"):
-        profiles.register_profile(dataclasses.replace(SMOKE, epochs=4, report_epochs=(1, 4)))
+        registry.register_profile(dataclasses.replace(SMOKE, epochs=4, report_epochs=(1, 4)))
 
 
 @pytest.mark.parametrize(
@@ -244,6 +246,6 @@ def test_names_from_profiles_are_validated(change, message):
     ],
 )
 def test_dp_batch_fixes_name_counts_that_fill_whole_batches(members, batch_size, pool, fixes):
-    from privacy_checks import batching
+    from privacy_checks.spec import batching
 
     assert batching.fixes(members, batch_size, pool) == fixes

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from privacy_checks import profiles
-from privacy_checks.files import display_path
-from privacy_checks.profiles import DEFAULT_FPRS, DPSGD, SMOKE, ModelSpec, Origin, Profile, Tolerance
-from privacy_checks.project import ProfileError, RunProfiles, profile_from_table, read_pyproject, resolve_dataset
+from privacy_checks.plugin.declared import RunProfiles
+from privacy_checks.spec import registry as profiles
+from privacy_checks.spec.files import display_path
+from privacy_checks.spec.model_spec import DPSGD, ModelSpec, Tolerance
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.pyproject import ProfileError, profile_from_table, read_pyproject, resolve_dataset
+from privacy_checks.spec.registry import SMOKE, Origin
+from privacy_checks.spec.vocabulary import DEFAULT_FPRS
 
 FULL = """
 [tool.privacy_checks.profiles.wine]
@@ -399,7 +403,7 @@ def test_unknown_profile_says_where_profiles_can_be_declared(registry, here):
     assert raised.value.args[0] == (
         "unknown privacy profile 'whine'; choose one of: cifar10, cifar10-quick, cifar10-quick-strong, digits, digits-strong, smoke, wine. "
         "pyproject.toml declares no [tool.privacy_checks.profiles.whine]: declare it there "
-        "(docs/your-own-model.md), or register it from a conftest.py with privacy_checks.profiles.register_profile"
+        "(docs/your-own-model.md), or register it from a conftest.py with privacy_checks.register_profile"
     )
     run.forget()
 
@@ -416,5 +420,6 @@ def test_python_registration_keeps_its_rules(registry):
 
 
 def test_project_module_stays_free_of_tensorflow():
-    code = "import sys, privacy_checks.project, privacy_checks.hookspec; print('tensorflow' in sys.modules)"
+    code = ("import sys, privacy_checks.plugin.declared, privacy_checks.plugin.hookspec; "
+            "print('tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -15,10 +15,13 @@ import re
 import numpy as np
 import pytest
 
-from privacy_checks import cache, executors, session
-from privacy_checks.measurer import Measurer
-from privacy_checks.profiles import SMOKE, ModelSpec
-from privacy_checks.session import PrivacyRun, Settings
+from privacy_checks.judge.session import PrivacyRun
+from privacy_checks.run import cache, executors, ray_tasks
+from privacy_checks.run.measurer import Measurer
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec import cases
+from privacy_checks.spec.model_spec import ModelSpec
+from privacy_checks.spec.registry import SMOKE
 
 # Not imported at collection: `pytest -m privacy` collects this module too.
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (the ray extra)")
@@ -36,7 +39,7 @@ def ray_executor(tmp_path_factory):
     # Set before Ray starts: its workers inherit the environment.
     os.environ["PRIVACY_CHECKS_TEST_DRIVER"] = str(os.getpid())
     os.environ["PRIVACY_CHECKS_TEST_ATTEMPTS"] = str(attempts)
-    tasks = executors.RayTasks()
+    tasks = ray_tasks.RayTasks()
     yield tasks
     tasks.close()
     for name in ("PRIVACY_CHECKS_TEST_DRIVER", "PRIVACY_CHECKS_TEST_ATTEMPTS"):
@@ -87,9 +90,9 @@ def test_a_failed_training_task_fails_its_checks_once_and_leaves_no_cache_entry(
     profile = _failing(builder)
     settings = Settings(profile, tmp_path / "b", tmp_path / "r", cache_dir=tmp_path / "cache")
     privacy = PrivacyRun(settings, executor=ray_executor)
-    case = session.cases(profile)[0]
+    case = cases.cases(profile)[0]
     for _ in range(2):  # remembered: the second check reports it (by reference) without a new task
-        with pytest.raises(session.CheckFailed) as failed:
+        with pytest.raises(CheckFailed) as failed:
             privacy.check(case)
         assert re.search(error, failed.value.root), failed.value.root
     assert open(attempts).read().count("\n") - before == 1, "the task ran once: no silent retry"

@@ -18,7 +18,7 @@ from scipy.special import expit, softmax
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from privacy_checks import reference_attacks as ra
+from privacy_checks.attack import rmia, reference_inputs, lira
 
 advanced_mia = pytest.importorskip(
     "tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.advanced_mia"
@@ -51,7 +51,7 @@ def auc(member: np.ndarray, scores: np.ndarray) -> float:
 
 def rmia_of(target, ref, ref_in, member, offline, **kwargs):
     """RMIA on the sigmoid of the statistics, with the non-members as population."""
-    return ra.rmia(expit(target), expit(ref), ref_in, np.flatnonzero(~member), offline=offline, **kwargs)
+    return rmia.rmia(expit(target), expit(ref), ref_in, np.flatnonzero(~member), offline=offline, **kwargs)
 
 
 # ------------------------------------------------------------ scaled_logit
@@ -63,22 +63,22 @@ def test_scaled_logit_is_the_log_odds_of_the_true_class():
     p = softmax(logits, axis=1)
     p_true = p[np.arange(50), labels]
     expected = np.log(p_true) - np.log(p.sum(axis=1) - p_true)
-    np.testing.assert_allclose(ra.scaled_logit(logits, labels), expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(reference_inputs.scaled_logit(logits, labels), expected, rtol=1e-10, atol=1e-10)
 
 
 def test_scaled_logit_stacks_reference_models_and_leaves_its_input_alone():
     rng = np.random.default_rng(1)
     logits, labels = rng.normal(0, 3, (4, 30, 3)), rng.integers(0, 3, 30)
     before = logits.copy()
-    stacked = ra.scaled_logit(logits, labels)
+    stacked = reference_inputs.scaled_logit(logits, labels)
     assert stacked.shape == (4, 30)
-    np.testing.assert_array_equal(stacked[2], ra.scaled_logit(logits[2], labels))
+    np.testing.assert_array_equal(stacked[2], reference_inputs.scaled_logit(logits[2], labels))
     np.testing.assert_array_equal(logits, before)
 
 
 def test_scaled_logit_is_finite_and_exact_for_extreme_logits():
     logits = np.array([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0], [1000.0, 1000.0, 0.0]])
-    found = ra.scaled_logit(logits, np.array([0, 0, 0]))
+    found = reference_inputs.scaled_logit(logits, np.array([0, 0, 0]))
     # z_y − logsumexp(others): 1000 − 0, −1000 − 1000, 1000 − (1000 + log(1 + e^-1000)).
     np.testing.assert_allclose(found, [1000.0, -2000.0, 0.0], atol=1e-12)
 
@@ -88,28 +88,30 @@ def test_scaled_logit_equals_tf_privacy_calculate_statistic_logit():
     logits, labels = rng.normal(0, 4, (200, 10)), rng.integers(0, 10, 200)
     # calculate_statistic writes zeros into the array it is given: pass a copy.
     theirs = advanced_mia.calculate_statistic(logits.copy(), labels, is_logits=True, option="logit")
-    np.testing.assert_allclose(ra.scaled_logit(logits, labels), theirs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(reference_inputs.scaled_logit(logits, labels), theirs, rtol=1e-9, atol=1e-9)
 
 
 def test_scaled_logit_rejects_what_it_cannot_score():
     with pytest.raises(ValueError, match="finite"):
-        ra.scaled_logit(np.array([[np.inf, 0.0]]), np.array([0]))
+        reference_inputs.scaled_logit(np.array([[np.inf, 0.0]]), np.array([0]))
     with pytest.raises(ValueError, match="labels"):
-        ra.scaled_logit(np.zeros((2, 3)), np.array([0, 3]))
+        reference_inputs.scaled_logit(np.zeros((2, 3)), np.array([0, 3]))
     with pytest.raises(ValueError, match="2 classes"):
-        ra.scaled_logit(np.zeros((2, 1)), np.array([0, 0]))
+        reference_inputs.scaled_logit(np.zeros((2, 1)), np.array([0, 0]))
 
 
 def test_true_label_probability_is_the_softmax_of_the_label():
     rng = np.random.default_rng(3)
     logits, labels = rng.normal(0, 3, (40, 4)), rng.integers(0, 4, 40)
     expected = softmax(logits / 2.0, axis=1)[np.arange(40), labels]
-    np.testing.assert_allclose(ra.true_label_probability(logits, labels, temperature=2.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        reference_inputs.true_label_probability(logits, labels, temperature=2.0), expected, rtol=1e-12
+    )
 
 
 def test_the_module_imports_without_tensorflow():
     code = (
-        "import sys, privacy_checks.reference_attacks; "
+        "import sys, privacy_checks.attack.lira, privacy_checks.attack.rmia; "
         "heavy = ('tensorflow', 'tensorflow_privacy', 'keras'); "
         "sys.exit(any(m.split('.')[0] in heavy for m in sys.modules))"
     )
@@ -123,21 +125,21 @@ def test_the_module_imports_without_tensorflow():
 @pytest.mark.parametrize("fixed_variance", [True, False])
 def test_lira_separates_well_separated_members(online, fixed_variance):
     target, ref, ref_in, member = population(shift=10.0)
-    assert auc(member, ra.lira(target, ref, ref_in, online, fixed_variance)) > 0.99
+    assert auc(member, lira.lira(target, ref, ref_in, online, fixed_variance)) > 0.99
 
 
 @pytest.mark.parametrize("online", [True, False])
 @pytest.mark.parametrize("fixed_variance", [True, False])
 def test_lira_is_chance_when_members_look_like_non_members(online, fixed_variance):
     target, ref, ref_in, member = population(shift=0.0)
-    assert auc(member, ra.lira(target, ref, ref_in, online, fixed_variance)) == pytest.approx(0.5, abs=0.05)
+    assert auc(member, lira.lira(target, ref, ref_in, online, fixed_variance)) == pytest.approx(0.5, abs=0.05)
 
 
 def test_online_lira_is_at_least_as_powerful_as_offline():
     # Only some examples are vulnerable: the IN references tell the online test
     # which, the offline test must treat every high φ alike.
     target, ref, ref_in, member = population(shift=3.0, difficulty=(0.0, 2.0), vulnerable=0.2)
-    online, offline = ra.lira(target, ref, ref_in, True), ra.lira(target, ref, ref_in, False)
+    online, offline = lira.lira(target, ref, ref_in, True), lira.lira(target, ref, ref_in, False)
     assert auc(member, online) >= auc(member, offline) + 0.03
 
 
@@ -159,7 +161,7 @@ def balanced_population(n: int = 1000, k: int = 8, seed: int = 4):
 
 def test_online_fixed_variance_lira_ranks_like_tf_privacy_compute_score_lira():
     target, ref, ref_in, member = balanced_population()
-    ours = ra.lira(target, ref, ref_in, online=True, fixed_variance=True)
+    ours = lira.lira(target, ref, ref_in, online=True, fixed_variance=True)
     theirs = -advanced_mia.compute_score_lira(  # theirs: smaller means member
         *_tf_privacy_inputs(target, ref, ref_in), option="both", fix_variance=True, median_or_mean="mean"
     )
@@ -176,7 +178,7 @@ def test_offline_lira_is_one_sided_unlike_tf_privacy_option_out():
     # Example 0 is a non-member whose φ is far *below* its OUT references:
     # evidence against membership, not for it.
     target[0] = mu_out[0] - 20.0
-    ours = ra.lira(target, ref, ref_in, online=False)
+    ours = lira.lira(target, ref, ref_in, online=False)
     theirs = -advanced_mia.compute_score_lira(
         *_tf_privacy_inputs(target, ref, ref_in), option="out", fix_variance=True, median_or_mean="mean"
     )
@@ -191,7 +193,7 @@ def test_offline_lira_is_one_sided_unlike_tf_privacy_option_out():
 def test_lira_is_finite_with_one_or_two_references(k, online, fixed_variance):
     target, ref, ref_in, member = population(n=500, k=k, shift=3.0)
     assert ((ref_in.sum(axis=0) == 0) | (ref_in.sum(axis=0) == k)).any()  # some lack IN or OUT
-    scores = ra.lira(target, ref, ref_in, online, fixed_variance)
+    scores = lira.lira(target, ref, ref_in, online, fixed_variance)
     assert np.isfinite(scores).all()
     assert auc(member, scores) > 0.6
 
@@ -205,7 +207,7 @@ def test_lira_without_in_references_still_ranks_by_phi():
     scores = []
     for phi in phis:
         target[0] = phi
-        scores.append(ra.lira(target, ref, ref_in, online=True)[0])
+        scores.append(lira.lira(target, ref, ref_in, online=True)[0])
     assert np.isfinite(scores).all()
     assert np.all(np.diff(scores) > 0)
 
@@ -213,10 +215,10 @@ def test_lira_without_in_references_still_ranks_by_phi():
 def test_lira_needs_the_references_it_compares_with():
     target, ref, _, _ = population(n=50, k=3)
     with pytest.raises(ValueError, match="OUT references"):
-        ra.lira(target, ref, np.ones_like(ref, bool), online=False)
+        lira.lira(target, ref, np.ones_like(ref, bool), online=False)
     with pytest.raises(ValueError, match="IN references"):
-        ra.lira(target, ref, np.zeros_like(ref, bool), online=True)
-    assert np.isfinite(ra.lira(target, ref, np.zeros_like(ref, bool), online=False)).all()
+        lira.lira(target, ref, np.zeros_like(ref, bool), online=True)
+    assert np.isfinite(lira.lira(target, ref, np.zeros_like(ref, bool), online=False)).all()
 
 
 def test_lira_is_finite_when_the_references_all_agree():
@@ -224,7 +226,7 @@ def test_lira_is_finite_when_the_references_all_agree():
     ref = np.zeros((2, 3))
     ref_in = np.array([[True, False, True], [False, True, False]])
     for online in (True, False):
-        assert np.isfinite(ra.lira(target, ref, ref_in, online)).all()
+        assert np.isfinite(lira.lira(target, ref, ref_in, online)).all()
 
 
 # -------------------------------------------------------------------- RMIA
@@ -278,7 +280,7 @@ def test_rmia_matches_the_pairwise_definition(offline, gamma):
     target, ref, ref_in, _ = balanced_population(n=300)  # every example has OUT references
     rng = np.random.default_rng(5)
     pop = np.sort(rng.choice(300, 120, replace=False))  # members and non-members alike
-    ours = ra.rmia(expit(target), expit(ref), ref_in, pop, offline=offline, a=0.3, gamma=gamma)
+    ours = rmia.rmia(expit(target), expit(ref), ref_in, pop, offline=offline, a=0.3, gamma=gamma)
     expected = brute_force_rmia(expit(target), expit(ref), ref_in, pop, offline, 0.3, gamma)
     np.testing.assert_allclose(ours, expected, atol=1e-12)
 
@@ -286,7 +288,7 @@ def test_rmia_matches_the_pairwise_definition(offline, gamma):
 def test_rmia_leaves_x_out_of_its_own_population():
     target, ref, ref_in, _ = population(n=100, k=4)
     everyone = np.arange(100)
-    scores = ra.rmia(expit(target), expit(ref), ref_in, everyone, offline=False, gamma=1.0)
+    scores = rmia.rmia(expit(target), expit(ref), ref_in, everyone, offline=False, gamma=1.0)
     # With itself left out, the weakest x beats none of the other 99 and the
     # strongest all of them; counting itself would give 1/100 and 100/100.
     assert scores.min() == 0.0 and scores.max() == 1.0
@@ -296,8 +298,8 @@ def test_rmia_leaves_x_out_of_its_own_population():
 def test_rmia_agrees_with_lira_in_ranking():
     target, ref, ref_in, member = population()
     pairs = [
-        (ra.lira(target, ref, ref_in, online=True), rmia_of(target, ref, ref_in, member, offline=False)),
-        (ra.lira(target, ref, ref_in, online=False), rmia_of(target, ref, ref_in, member, offline=True)),
+        (lira.lira(target, ref, ref_in, online=True), rmia_of(target, ref, ref_in, member, offline=False)),
+        (lira.lira(target, ref, ref_in, online=False), rmia_of(target, ref, ref_in, member, offline=True)),
     ]
     for lira_scores, rmia_scores in pairs:
         assert spearmanr(lira_scores, rmia_scores)[0] > 0.8
@@ -323,8 +325,8 @@ def test_offline_rmia_inverts_the_linear_model_for_an_example_without_out_refere
     p_out = (0.85 - (1 - a)) / a  # 0.7: Pr(x) 0.775, LR 0.80, above the others' 0.69-0.78
     stand_in = ref_p.copy()
     stand_in[:, 0] = p_out  # the same example with OUT references that say p_out
-    expected = ra.rmia(target_p, stand_in, np.zeros_like(ref_in), np.arange(4), offline=True, a=a)
-    found = ra.rmia(target_p, ref_p, ref_in, np.arange(4), offline=True, a=a)
+    expected = rmia.rmia(target_p, stand_in, np.zeros_like(ref_in), np.arange(4), offline=True, a=a)
+    found = rmia.rmia(target_p, ref_p, ref_in, np.arange(4), offline=True, a=a)
     np.testing.assert_array_equal(found, expected)
     # Taking Pr_IN itself for Pr_OUT (LR 0.70) would beat one of three, not all.
     assert found[0] == 1.0
@@ -336,7 +338,7 @@ def test_rmia_is_finite_for_zero_probabilities_and_every_a(a):
     ref_p = np.array([[0.0, 1.0, 0.5, 0.2], [0.0, 0.0, 0.5, 0.0]])
     ref_in = np.array([[True, True, False, False], [True, False, False, True]])
     for offline in (True, False):
-        scores = ra.rmia(target_p, ref_p, ref_in, np.arange(4), offline=offline, a=a)
+        scores = rmia.rmia(target_p, ref_p, ref_in, np.arange(4), offline=offline, a=a)
         assert np.isfinite(scores).all()
 
 
@@ -344,18 +346,18 @@ def test_rmia_rejects_a_bad_population():
     target, ref, ref_in, _ = population(n=20, k=2)
     args = (expit(target), expit(ref), ref_in)
     with pytest.raises(ValueError, match="repeated"):
-        ra.rmia(*args, np.array([1, 1, 2]), offline=True)
+        rmia.rmia(*args, np.array([1, 1, 2]), offline=True)
     with pytest.raises(ValueError, match="boolean mask"):
-        ra.rmia(*args, np.ones(20, bool), offline=True)
+        rmia.rmia(*args, np.ones(20, bool), offline=True)
     with pytest.raises(ValueError, match="at least 2"):
-        ra.rmia(*args, np.array([3]), offline=True)
+        rmia.rmia(*args, np.array([3]), offline=True)
     with pytest.raises(ValueError, match=r"\[0, 20\)"):
-        ra.rmia(*args, np.array([0, 20]), offline=True)
+        rmia.rmia(*args, np.array([0, 20]), offline=True)
 
 
 def test_rmia_runs_on_twenty_thousand_examples_against_twenty_thousand():
     # Sort + searchsorted: an N × Z matrix here would be 400 million ratios.
     rng = np.random.default_rng(6)
     n, k = 20_000, 4
-    scores = ra.rmia(rng.random(n), rng.random((k, n)), rng.random((k, n)) < 0.5, np.arange(n), offline=True)
+    scores = rmia.rmia(rng.random(n), rng.random((k, n)), rng.random((k, n)) < 0.5, np.arange(n), offline=True)
     assert scores.shape == (n,) and np.isfinite(scores).all()

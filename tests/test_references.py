@@ -7,11 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import references
-from privacy_checks.attacks import evaluate_references
-from privacy_checks.datasets import Dataset
-from privacy_checks.profiles import ENTIRE_DATASET, SMOKE, Profile
-from privacy_checks.training import Snapshot
+from privacy_checks.attack.reference_evaluation import evaluate_references
+from privacy_checks.data.dataset import Dataset
+from privacy_checks.spec.profile import Profile
+from privacy_checks.spec.registry import SMOKE
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+from privacy_checks.train import references
+from privacy_checks.train.snapshot import Snapshot
 
 STRONG = ("threshold", "lira_offline", "lira_online", "rmia")
 
@@ -158,7 +160,7 @@ def test_reference_records_score_the_stated_examples_on_every_slice():
 
 def test_references_follow_the_member_split_not_the_training_seed():
     """Another training seed (a calibration seed, --privacy-seed) meets the same references: a paired comparison."""
-    from privacy_checks import cache
+    from privacy_checks.run import cache
 
     base, other = profile(), profile().with_seed(99)
     assert (references.design(base, 30, 70).trains_on == references.design(other, 30, 70).trains_on).all()

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from privacy_checks import tolerances
+from privacy_checks.judge import tolerances, verdicts
+from privacy_checks.run import seeds
 
 
 def test_tolerance_precedence_explicit_then_calibrated_then_profile():
@@ -92,24 +93,24 @@ def test_tpr_tolerance_is_the_larger_of_the_rule_and_the_counts_and_explicit_win
 
 
 def test_seed_spread_and_pooling():
-    assert tolerances.seed_sd([0.5, 0.52, 0.54]) == pytest.approx(0.02)
+    assert seeds.seed_sd([0.5, 0.52, 0.54]) == pytest.approx(0.02)
     assert tolerances.pooled([0.03, 0.04]) == pytest.approx(math.sqrt((0.0009 + 0.0016) / 2))
     assert tolerances.pooled([]) is None
     with pytest.raises(ValueError):
-        tolerances.seed_sd([0.5])
+        seeds.seed_sd([0.5])
 
 
 def test_detectable_rise_is_caught_with_80_percent_power():
     """tolerance + z_0.8 sqrt(2) sigma: a rise of that size exceeds the tolerance in 80 % of runs."""
     from statistics import NormalDist
 
-    from privacy_checks.verdicts import MetricTolerance
+    from privacy_checks.judge.verdicts import MetricTolerance
 
     assert tolerances.POWER == 0.8 and tolerances.Z_POWER == pytest.approx(0.8416, abs=1e-4)
     tolerance = MetricTolerance(0.03, "calibrated", sigma=0.01)
     rise = tolerances.detectable_rise(tolerance)
     assert rise == pytest.approx(0.03 + 0.8416 * math.sqrt(2) * 0.01, abs=1e-5)  # 0.04190
-    assert tolerances.detectable_rise_basis(tolerance) == tolerances.FROM_NOISE
+    assert tolerances.detectable_rise_basis(tolerance) == verdicts.FROM_NOISE
     # The difference of two runs has sd sqrt(2) sigma; the check fails when it exceeds the tolerance.
     caught = 1 - NormalDist(rise, math.sqrt(2) * 0.01).cdf(tolerance.value)
     assert caught == pytest.approx(0.8)
@@ -125,7 +126,7 @@ def test_detectable_rise_without_a_sigma_is_the_tolerance_as_a_lower_bound():
         tolerances.choose("tpr_at_fpr_0.001", {}, None, None, 200, 0.05, baseline=0.0),  # counts, uncalibrated
     ):
         assert tolerances.detectable_rise(chosen) == chosen.value
-        assert tolerances.detectable_rise_basis(chosen) == tolerances.LOWER_BOUND
+        assert tolerances.detectable_rise_basis(chosen) == verdicts.LOWER_BOUND
     assert chosen.source == tolerances.COUNTS and chosen.value == pytest.approx(0.0725)
 
 
@@ -133,7 +134,7 @@ def test_detectable_rise_of_a_count_tolerance_adds_the_calibrated_noise():
     chosen = tolerances.choose("tpr_at_fpr_0.001", {}, 0.001, None, 200, 0.05, baseline=0.0)
     assert chosen.source == tolerances.COUNTS and chosen.sigma == 0.001
     assert tolerances.detectable_rise(chosen) == pytest.approx(chosen.value + 0.8416 * math.sqrt(2) * 0.001, abs=1e-6)
-    assert tolerances.detectable_rise_basis(chosen) == tolerances.FROM_NOISE
+    assert tolerances.detectable_rise_basis(chosen) == verdicts.FROM_NOISE
 
 
 def test_family_z_keeps_a_runs_false_alarm_budget_as_checks_are_added():
@@ -152,7 +153,7 @@ def test_family_z_keeps_a_runs_false_alarm_budget_as_checks_are_added():
 def test_a_class_slice_at_a_noisier_epoch_gets_that_epochs_spread_the_entire_dataset_keeps_the_pool():
     """Issue 26: an early epoch's class slices are noisier than the pool over epochs, and their
     checks cried wolf (threshold AUC on class_6 at epoch 10: +0.172 against a tolerance of +0.1705)."""
-    from privacy_checks.baselines import Entry
+    from privacy_checks.judge.baselines import Entry
 
     entries = [
         Entry(epoch, "threshold", slice_name, {"auc": 0.6}, {"auc": sd})

@@ -7,32 +7,33 @@ import dataclasses
 import numpy as np
 import pytest
 
-from privacy_checks import datasets, training
-from privacy_checks.profiles import DIGITS, DP_2_LAYERS, SMOKE
+from privacy_checks.data import load
+from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
+from privacy_checks.train import fit
 
 
 def test_digits_members_are_a_stratified_seeded_subset():
-    data = datasets.load(DIGITS)
+    data = load.load(DIGITS)
     assert len(data.y_members) == 200
     assert len(data.y_members) + len(data.y_non_members) == 1797
     assert set(np.bincount(data.y_members, minlength=10)) <= {19, 20, 21}  # stratified
     assert data.x_members.shape[1:] == (8, 8, 1) and 0 <= data.x_members.min() <= data.x_members.max() <= 1
-    again = datasets.load(DIGITS)
+    again = load.load(DIGITS)
     assert np.array_equal(data.x_members, again.x_members)
 
 
 def test_accuracy_and_loss_from_logits():
     logits = np.array([[10.0, 0.0], [0.0, 0.0]])
-    accuracy, loss = training.accuracy_and_loss(logits, np.array([0, 1]))
+    accuracy, loss = fit.accuracy_and_loss(logits, np.array([0, 1]))
     assert accuracy == 0.5  # ties go to class 0
     assert loss == pytest.approx((np.log1p(np.exp(-10.0)) + np.log(2)) / 2)
 
 
 @pytest.fixture(scope="module")
 def smoke_runs():
-    data = datasets.load(SMOKE)
+    data = load.load(SMOKE)
     spec = SMOKE.models[0]
-    return [training.train(SMOKE, spec, data) for _ in range(2)]
+    return [fit.train(SMOKE, spec, data) for _ in range(2)]
 
 
 def test_training_is_deterministic(smoke_runs):
@@ -45,22 +46,22 @@ def test_training_is_deterministic(smoke_runs):
 
 def test_snapshot_metrics_match_its_logits(smoke_runs):
     snapshot = smoke_runs[0].at(3)
-    accuracy, loss = training.accuracy_and_loss(snapshot.logits_members, snapshot.labels_members)
+    accuracy, loss = fit.accuracy_and_loss(snapshot.logits_members, snapshot.labels_members)
     assert (snapshot.train_accuracy, snapshot.train_loss) == (accuracy, loss)
     assert snapshot.train_accuracy > 0.2  # it learned something in 3 epochs
 
 
 def test_diverged_training_is_reported_not_attacked(nan_model):
-    with pytest.raises(training.TrainingDiverged, match="diverged at epoch 1"):
-        training.train(SMOKE, SMOKE.models[0], datasets.load(SMOKE))
+    with pytest.raises(fit.TrainingDiverged, match="diverged at epoch 1"):
+        fit.train(SMOKE, SMOKE.models[0], load.load(SMOKE))
 
 
 def test_training_without_tf_data_autotune_gives_the_same_weights(smoke_runs, monkeypatch):
     """The autotuner only costs a wait at the end of ``fit``; without it every logit is the same."""
     import contextlib
 
-    monkeypatch.setattr(training, "without_tf_data_autotune", contextlib.nullcontext)
-    autotuned = training.train(SMOKE, SMOKE.models[0], datasets.load(SMOKE))
+    monkeypatch.setattr(fit, "without_tf_data_autotune", contextlib.nullcontext)
+    autotuned = fit.train(SMOKE, SMOKE.models[0], load.load(SMOKE))
     for a, b in zip(smoke_runs[0].snapshots, autotuned.snapshots):
         assert np.array_equal(a.logits_members, b.logits_members)
         assert np.array_equal(a.logits_non_members, b.logits_non_members)
@@ -72,14 +73,14 @@ def test_several_steps_per_call_give_the_same_logits(monkeypatch):
     import dataclasses
 
     profile = dataclasses.replace(SMOKE, batch_size=10)
-    data = datasets.load(profile)
+    data = load.load(profile)
     runs, calls = [], []
-    real = training._fewer_calls
-    monkeypatch.setattr(training, "_fewer_calls", lambda model, steps: real(model, steps) or calls.append(
+    real = fit._fewer_calls
+    monkeypatch.setattr(fit, "_fewer_calls", lambda model, steps: real(model, steps) or calls.append(
         int(model._steps_per_execution.numpy())))
     for steps in (1, 4, 6):
-        monkeypatch.setattr(training, "STEPS_PER_EXECUTION", steps)
-        runs.append(training.train(profile, profile.models[0], data))
+        monkeypatch.setattr(fit, "STEPS_PER_EXECUTION", steps)
+        runs.append(fit.train(profile, profile.models[0], data))
     assert calls == [1, 4, 1]
     assert runs[0].history == runs[1].history
     for a, b in zip(runs[0].snapshots, runs[1].snapshots):  # 1 and 4 per call
@@ -95,7 +96,7 @@ def test_arrays_go_through_tf_data_without_autotune_only_inside_the_block():
     def autotuned() -> bool | None:
         return data_adapter.TensorLikeDataAdapter(x, y, batch_size=5).get_dataset().options().autotune.enabled
 
-    with training.without_tf_data_autotune():
+    with fit.without_tf_data_autotune():
         assert autotuned() is False
     assert autotuned() is not False
 
@@ -112,15 +113,15 @@ _DP_NINETY = (
 
 def _ninety_members() -> tuple:
     profile = dataclasses.replace(SMOKE, name="dp-ninety", members=None, models=(SMOKE.models[0], _DP))
-    data = datasets.load(dataclasses.replace(SMOKE, members=90))
+    data = load.load(dataclasses.replace(SMOKE, members=90))
     return profile, data
 
 
-@pytest.mark.parametrize("step", [training.preflight, training.train], ids=["preflight", "train"])
+@pytest.mark.parametrize("step", [fit.preflight, fit.train], ids=["preflight", "train"])
 def test_a_dp_model_whose_members_do_not_fill_whole_batches_is_refused_with_the_fix(step):
     """Preflight refuses it before any model trains; training keeps the same guard, with the same words."""
     profile, data = _ninety_members()
     with pytest.raises(ValueError) as raised:
         step(profile, _DP, data)
     assert str(raised.value) == _DP_NINETY
-    training.preflight(profile, profile.models[0], data)  # the non-private model is fine
+    fit.preflight(profile, profile.models[0], data)  # the non-private model is fine

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks.verdicts import CaseKey, MetricTolerance, Status, compare, counts, format_table
+from privacy_checks.judge.compare import compare
+from privacy_checks.judge.verdicts import MetricTolerance, Status, counts, format_table
+from privacy_checks.spec.cases import CaseKey
 
 TOL = {"auc": MetricTolerance(0.02, "profile"), "attacker_advantage": MetricTolerance(0.05, "calibrated")}
 
@@ -82,7 +84,7 @@ def test_each_check_carries_its_detectable_rise():
     assert table[1].split()[-2:] == [f"+{auc.detectable_rise:.4f}", "passed"]
     assert table[2].split()[-3:] == ["or", "more", "passed"]
     # Built by hand, without a detectable rise: the old fields still work.
-    from privacy_checks.verdicts import MetricCheck
+    from privacy_checks.judge.verdicts import MetricCheck
 
     assert MetricCheck("auc", 0.6, 0.6, 0.02).detectable_rise is None
 
@@ -106,7 +108,7 @@ def test_a_metric_the_baseline_lacks_is_missing_not_passed():
 
 
 def test_summary_shows_the_worst_detectable_auc_rise_per_model_and_attack():
-    from privacy_checks.summary import detectable_lines
+    from privacy_checks.report.summary import detectable_lines
 
     comparisons = {}
     for epoch, sigma in ((1, 0.002), (3, 0.004)):

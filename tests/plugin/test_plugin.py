@@ -246,7 +246,7 @@ def test_rerun_reuses_cached_training_and_attacks_with_identical_results(project
 
 REFERENCE_CONFTEST = """
 import dataclasses
-from privacy_checks.profiles import SMOKE, register_profile
+from privacy_checks import SMOKE, register_profile
 
 pytest_plugins = ["privacy_checks.plugin"]
 register_profile(dataclasses.replace(
@@ -259,11 +259,11 @@ register_profile(dataclasses.replace(
 @pytest.fixture
 def _forget_smoke_rmia():
     """The inner run registers ``smoke-rmia`` in this process; later tests must not see it."""
-    from privacy_checks import profiles
+    from privacy_checks.spec import registry
 
     yield
-    if "smoke-rmia" in profiles.PROFILES:
-        profiles.unregister_profile(profiles.PROFILES["smoke-rmia"])
+    if "smoke-rmia" in registry.PROFILES:
+        registry.unregister_profile(registry.PROFILES["smoke-rmia"])
 
 
 def test_reference_model_attacks_are_checked_recorded_and_reported_like_the_others(

@@ -11,9 +11,10 @@ import os
 
 import pytest
 
-from privacy_checks import baselines, settings
-from privacy_checks.baselines import Baseline, Entry
-from privacy_checks.profiles import SMOKE
+from privacy_checks.judge import baselines
+from privacy_checks.judge.baselines import Baseline, Entry
+from privacy_checks.spec import environment
+from privacy_checks.spec.registry import SMOKE
 from privacy_pytester import run
 
 ONE_CHECK = ("-k", "2_layers and epoch1 and threshold")
@@ -26,7 +27,7 @@ def write_baseline(project, text: str | None = None, **overrides) -> None:
         model="2_layers",
         seed=SMOKE.seed,
         data_source="sklearn digits",
-        versions=settings.versions(),
+        versions=environment.versions(),
         fingerprint=SMOKE.fingerprint(),
         entries={
             "epoch1/threshold/entire_dataset": Entry(

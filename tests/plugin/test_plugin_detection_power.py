@@ -1,6 +1,6 @@
 """Proven detection power: injected privacy regressions fail the suite; another seed passes.
 
-Baselines of :func:`privacy_checks.power.digits_study` (the default profile's
+Baselines of :func:`privacy_checks.judge.power.digits_study` (the default profile's
 data, split and 2-layer model) are calibrated once over five seeds. Each test
 then edits the study the way a team would (its conftest redefines the
 profile), runs ``pytest -m privacy`` with one of three other seeds, and checks
@@ -14,9 +14,9 @@ import shutil
 
 import pytest
 
-from privacy_checks import power
-from privacy_checks.profiles import PROFILES
-from privacy_checks.session import Settings
+from privacy_checks.judge import power
+from privacy_checks.run.settings import Settings
+from privacy_checks.spec.registry import PROFILES
 
 pytestmark = pytest.mark.study
 
@@ -24,9 +24,9 @@ SEEDS = (2001, 2002, 2003)
 CALIBRATION_SEEDS = 10  # the default profile's own: five left the spread too uncertain
 
 CONFTEST = """
-from privacy_checks import power
-from privacy_checks.profiles import PROFILES
-from privacy_checks.profiles import register_profile
+from privacy_checks.judge import power
+from privacy_checks.spec.registry import PROFILES
+from privacy_checks import register_profile
 
 pytest_plugins = ["privacy_checks.plugin"]
 register_profile({change}, replace=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks import accounting
-from privacy_checks.profiles import DPSGD
+from privacy_checks.attack import accounting
+from privacy_checks.spec.model_spec import DPSGD
 
 # Two fresh processes each train a DP model for 60 epochs (about 35 s together): run by
 # `pytest -m study` (and .ci/run), so that `pytest` stays within its 5 minutes on 2 cores.
@@ -13,8 +13,8 @@ pytestmark = pytest.mark.study
 
 AUDIT_CONFTEST = '''
 import dataclasses
-from privacy_checks import models
-from privacy_checks.profiles import DIGITS, DPSGD, ModelSpec, register_profile
+from privacy_checks.train import models
+from privacy_checks import DIGITS, DPSGD, ModelSpec, register_profile
 
 # Noise 20 x clip claims epsilon of about 0.5 after 30 epochs and 0.8 after 60.
 register_profile(dataclasses.replace(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks import options
+from privacy_checks.plugin import options
 from privacy_pytester import CASES, run
 
 

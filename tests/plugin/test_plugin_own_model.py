@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from privacy_checks import profiles
+from privacy_checks.spec import registry as profiles
 from privacy_pytester import SUITE, run
 
 TEAM = textwrap.dedent(

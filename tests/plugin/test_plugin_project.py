@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_checks import profiles
-from privacy_checks.profiles import SMOKE
-from privacy_checks.session import cases
+from privacy_checks.spec import registry as profiles
+from privacy_checks.spec.cases import cases
+from privacy_checks.spec.registry import SMOKE
 from privacy_pytester import CASES, SUITE, run
 
 PYPROJECT = """
@@ -38,13 +38,13 @@ num_conv = 2
 PLUGIN = 'pytest_plugins = ["privacy_checks.plugin"]\n'
 
 REGISTERS_MYDIGITS = PLUGIN + """import dataclasses
-from privacy_checks.profiles import SMOKE, register_profile
+from privacy_checks import SMOKE, register_profile
 
 register_profile(dataclasses.replace(SMOKE, name="mydigits"))
 """
 
 HOOK = PLUGIN + """import dataclasses
-from privacy_checks.profiles import SMOKE
+from privacy_checks import SMOKE
 
 
 def pytest_privacy_profiles(config):
@@ -124,7 +124,7 @@ def test_pyproject_and_conftest_defining_one_name_is_an_error_naming_both(pytest
 def test_registering_a_declared_name_later_is_an_error_naming_both(pytester):
     """A test module imported after pytest_configure meets the declaration first."""
     make(pytester)
-    pytester.makepyfile(test_late="import dataclasses\nfrom privacy_checks.profiles import SMOKE, register_profile\n"
+    pytester.makepyfile(test_late="import dataclasses\nfrom privacy_checks import SMOKE, register_profile\n"
                                   "register_profile(dataclasses.replace(SMOKE, name='mydigits'))\n")
     result = run(pytester, "--collect-only", "-q", "--privacy-profile=mydigits")
     assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error
@@ -158,7 +158,7 @@ def test_a_hook_returning_something_else_is_a_usage_error(pytester):
     result = run(pytester, "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: conftest.py:2 (pytest_privacy_profiles): returned 'smoke', not a privacy_checks.profiles.Profile: "
+        ["ERROR: conftest.py:2 (pytest_privacy_profiles): returned 'smoke', not a privacy_checks.Profile: "
          "return Profile objects only."]
     )
 

@@ -1,4 +1,4 @@
-"""A project's run shows no start-up warnings of TensorFlow's stack (:mod:`privacy_checks.quiet`).
+"""A project's run shows no start-up warnings of TensorFlow's stack (:mod:`privacy_checks.train.quiet`).
 
 The warnings fire once per process, when TensorFlow and TF Privacy are first
 imported. In this test process they are imported already, and an in-process
@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from privacy_checks import quiet
+from privacy_checks.train import quiet
 from privacy_pytester import CASES, SUITE
 
 #: A smoke run in a new process: TensorFlow's import, two short trainings, worker processes.

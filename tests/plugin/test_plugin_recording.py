@@ -13,7 +13,8 @@ import textwrap
 
 import pytest
 
-from privacy_checks import accounting, profiles
+from privacy_checks.attack import accounting
+from privacy_checks.spec import model_spec, registry as profiles
 from privacy_pytester import SUITE, run
 
 TEAM = textwrap.dedent(
@@ -154,7 +155,7 @@ def test_a_weaker_dp_guarantee_fails_like_a_leak_and_a_budget_holds(pytester, _h
     recorded.assert_outcomes(passed=2)
     assert "epoch 2/4" not in recorded.stdout.str()  # nothing trained
     epsilon = stored(pytester, "dp")["epsilon"]
-    dp = profiles.DPSGD(1.0, 5.0, 0.01)
+    dp = model_spec.DPSGD(1.0, 5.0, 0.01)
     assert epsilon == {str(e): round(accounting.epsilon(dp, 100, 50, e), 6) for e in (2, 4)}
 
     project(pytester, seeds=0, dp_noise=2.0)  # less noise than recorded: several times the epsilon

@@ -1,0 +1,149 @@
+"""A DP model's guarantee checks: the epsilon it proves against the epsilon it claims, and its
+AUC against its non-private twin's.
+
+Both kinds share one family-wise error budget per run
+(:data:`privacy_checks.attack.accounting.FAMILY_ALPHA`, Bonferroni over the
+profile's guarantee checks); neither needs a baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+from privacy_checks.attack import accounting
+from privacy_checks.attack.metrics import interval_sd
+from privacy_checks.attack.records import AttackRecord
+from privacy_checks.judge import tolerances
+from privacy_checks.judge.book import BaselineBook
+from privacy_checks.judge.verdicts import GuaranteeCheck
+from privacy_checks.run.measurer import Measurer
+from privacy_checks.run.settings import CheckFailed, Settings
+from privacy_checks.spec.cases import ACCOUNTANT, EPSILON, Case, CaseKey
+from privacy_checks.spec.vocabulary import ENTIRE_DATASET
+
+
+def accountant_epsilon(measurer: Measurer, model: str, epoch: int) -> float:
+    """The DP model's epsilon after ``epoch`` epochs: computed from the recipe and the member
+    count (the data set's; no training needed)."""
+    profile = measurer.profile
+    spec = profile.model(model)
+    if spec.dp is None:
+        raise ValueError(f"{model} is not trained with DP-SGD")
+    return accounting.epsilon(spec.dp, measurer.member_count(), profile.batch_size, epoch)
+
+
+def accountant_epsilons(measurer: Measurer, model: str) -> dict[int, float]:
+    """The DP model's epsilon at every report epoch: what its baseline records."""
+    return {epoch: accountant_epsilon(measurer, model, epoch) for epoch in measurer.profile.report_epochs}
+
+
+def check_accountant(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
+    """The accountant's epsilon at one report epoch against its baseline's and the model's budget.
+
+    Exact, not statistical: a larger epsilon is a weaker guarantee (less noise, a larger
+    sampling rate, more steps), which fails like a leak and is accepted by re-recording;
+    above ``dp.max_epsilon`` it fails whatever the baseline says. The rise allowed,
+    :data:`accounting.EPSILON_RISE`, covers dp-accounting releases, not a weaker training.
+    """
+    dp = settings.profile.model(case.model).dp
+    epsilon = accountant_epsilon(measurer, case.model, case.epoch)
+    recorded = None if settings.update_baselines else book.expected_epsilon(
+        case.model, case.epoch, measurer.data_source
+    )
+    limits, details = [], []
+    if recorded is not None:
+        limits.append(recorded * (1 + accounting.EPSILON_RISE))
+        details.append(
+            f"its baseline's epsilon {recorded:.4f} + {accounting.EPSILON_RISE:.0%} "
+            "(room for accountant releases)"
+        )
+    if dp.max_epsilon is not None:
+        limits.append(dp.max_epsilon)
+        details.append(f"the budget dp.max_epsilon = {dp.max_epsilon:g}")
+    if not details:
+        details.append("recorded as the new baseline" if settings.update_baselines else "no baseline yet")
+    return GuaranteeCheck(
+        case.key, ACCOUNTANT, epsilon, min(limits, default=epsilon), " and ".join(details),
+        family=0, missing=recorded is None and not settings.update_baselines, budget=dp.max_epsilon,
+    )
+
+
+def check(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
+    """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
+    if case.check == ACCOUNTANT:
+        return check_accountant(case, settings, measurer, book)
+    profile = settings.profile
+    spec = profile.model(case.model)
+    record = measurer.record(case.key)
+    if record is None:
+        raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {case.model}'s entire dataset")
+    alpha = accounting.guarantee_alpha(profile)
+    at_chance = False
+    if case.check == EPSILON:
+        if record.epsilon_lower_bound is None:
+            raise CheckFailed(f"the {case.attack} attack gave no membership scores to bound epsilon with")
+        dp = spec.dp
+        steps = accounting.steps(measurer.members(case.model, case.epoch), profile.batch_size, case.epoch)
+        detail = (
+            f"the accountant's epsilon (RDP, delta={dp.delta:g}, noise multiplier "
+            f"{dp.noise_multiplier:g}, clip {dp.l2_norm_clip:g}, {steps} steps)"
+        )
+        obtained, limit = record.epsilon_lower_bound, accountant_epsilon(measurer, case.model, case.epoch)
+    else:
+        other = measurer.record(CaseKey(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
+        if other is None:
+            raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {spec.compare_to}")
+        tolerance, source = difference_tolerance(case, record, other, alpha, settings, book)
+        at_chance = all(_contains(r.intervals.get("auc"), 0.5) for r in (record, other))
+        detail = f"{spec.compare_to}'s AUC {other.auc:.4f} + tolerance {tolerance:.4f} ({source})"
+        if at_chance:
+            detail += "; the attack is at chance on both models (both AUCs' 95% intervals contain 0.5)"
+        obtained, limit = record.auc, other.auc + tolerance
+    return GuaranteeCheck(
+        case.key, case.check, obtained, limit, detail,
+        alpha=alpha, family=accounting.guarantee_checks(profile), at_chance=at_chance,
+    )
+
+
+def difference_tolerance(
+    case: Case,
+    record: AttackRecord,
+    other: AttackRecord,
+    alpha: float,
+    settings: Settings,
+    book: BaselineBook,
+) -> tuple[float, str]:
+    """How far a DP model's AUC may lie above its non-private twin's, and why.
+
+    The two AUCs come from two trainings, so their difference varies with
+    the seed of each: z * sqrt(sd_dp^2 + sd_other^2), with each sd the
+    calibrated seed spread of that model's baseline (pooled like the
+    baseline checks') and z the quantile of the guarantee budget: Student's t
+    with the smaller of the two spreads' degrees of freedom.
+    Without calibrated baselines of both, the bootstrap intervals give the
+    evaluation-set part of the noise and the profile's AUC tolerance stands
+    in for the seed part (the larger wins). An explicit AUC tolerance wins.
+    """
+    if "auc" in settings.tolerance:
+        return settings.tolerance["auc"], "explicit"
+    z = NormalDist().inv_cdf(1 - alpha)
+    spreads, dfs = [], []
+    for model in (case.model, other.model):
+        baseline = book.usable(model)
+        spread = book.pooled_spreads(model, baseline).get((case.attack, ENTIRE_DATASET, "auc"))
+        if spread is not None:
+            spreads.append(spread.sd)
+            dfs.append(spread.df(len(baseline.calibration_seeds)))
+    if len(spreads) == 2:
+        sigma, q = math.hypot(*spreads), tolerances.quantile(z, min(dfs))
+        return max(tolerances.FLOOR, q * sigma), f"calibrated: {q:.2f} x seed sd {sigma:.4f} of the difference"
+    sigma = math.hypot(*(interval_sd(r.intervals["auc"]) for r in (record, other) if "auc" in r.intervals))
+    default = settings.profile.tolerance.auc
+    if z * sigma > default:
+        return z * sigma, f"{z:.2f} x bootstrap sd {sigma:.4f} of the difference"
+    return default, "the profile's AUC tolerance; calibrate for a measured one"
+
+
+def _contains(interval: tuple[float, float] | None, value: float) -> bool:
+    return interval is not None and interval[0] <= value <= interval[1]
