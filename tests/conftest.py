@@ -16,7 +16,7 @@ from privacy_pytester import SUITE
 def _tensorflow_threads_of_the_profiles():
     """TensorFlow's thread pools as the profiles fix them, before any test starts TensorFlow.
 
-    This is the session's first import of TensorFlow: made as the measurer makes it, without
+    This is the session's first import of TensorFlow: made as the runner makes it, without
     the start-up warnings that no project can act on (:mod:`privacy_checks.train.quiet`).
     """
     from privacy_checks.spec.registry import SMOKE

@@ -85,7 +85,7 @@ def test_dp_vs_non_private_uses_the_measured_spread_and_stays_silent_at_chance(t
                 profile.name, profile.hash, model, 1234, "digits", {}, {entry.key: entry}, calibration_seeds=(1, 2)))
     run = PrivacyRun(Settings(profile, tmp_path, tmp_path))
     records = {}
-    monkeypatch.setattr(run.measurer, "record", lambda key: records[key.model])
+    monkeypatch.setattr(run.runner, "record", lambda key, seed=None: records[key.model])
     case = Case("dp_2_layers", 1, "logistic_regression", "entire_dataset", VS_NON_PRIVATE)
 
     records.update(dp_2_layers=_auc_record("dp_2_layers", 0.4674, (0.42, 0.51)),

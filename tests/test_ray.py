@@ -17,7 +17,8 @@ import pytest
 
 from privacy_checks.judge.session import PrivacyRun
 from privacy_checks.run import cache, executors, ray_tasks
-from privacy_checks.run.measurer import Measurer
+from privacy_checks.run.plan import Training
+from privacy_checks.run.runner import Runner
 from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec import cases
 from privacy_checks.spec.model_spec import ModelSpec
@@ -59,15 +60,15 @@ def test_a_task_error_is_the_tasks_own(ray_executor):
 
 @pytest.mark.study  # six trainings, three of them in a Ray worker (about 20 s): run by .ci/run
 def test_trainings_and_attacks_as_ray_tasks_give_the_numbers_of_this_process(tmp_path, ray_executor):
-    here = Measurer(Settings(PROFILE, tmp_path, tmp_path), {}, executor=executors.InProcess())
-    there = Measurer(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {}, executor=ray_executor)
+    here = Runner(Settings(PROFILE, tmp_path, tmp_path), {}, executor=executors.InProcess())
+    there = Runner(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {}, executor=ray_executor)
     for epoch in PROFILE.report_epochs:
         assert there.evaluation("2_layers", epoch).records == here.evaluation("2_layers", epoch).records
         assert there.reference_evaluation("2_layers", epoch).records == here.reference_evaluation("2_layers", epoch).records
         mine, theirs = here.training("2_layers").at(epoch), there.training("2_layers").at(epoch)
         assert np.array_equal(mine.logits_members, theirs.logits_members)
     # Results gathered from Ray landed in this machine's cache: a rerun here is warm.
-    warm = Measurer(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {})
+    warm = Runner(Settings(PROFILE, tmp_path, tmp_path, cache_dir=tmp_path / "cache"), {})
     warm.reference_evaluation("2_layers", PROFILE.report_epochs[-1])
     assert warm.cache_hits["trainings"] == 1 and warm.cache_hits["reference models"] == 2
 
@@ -96,7 +97,7 @@ def test_a_failed_training_task_fails_its_checks_once_and_leaves_no_cache_entry(
             privacy.check(case)
         assert re.search(error, failed.value.root), failed.value.root
     assert open(attempts).read().count("\n") - before == 1, "the task ran once: no silent retry"
-    assert not cache.exists(tmp_path / "cache", privacy.measurer._cache_name("2_layers"))
+    assert not cache.exists(tmp_path / "cache", privacy.runner.training_name(Training("2_layers", profile.seed)))
 
 
 def _role() -> tuple[str | None, int]:

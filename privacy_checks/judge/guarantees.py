@@ -17,28 +17,28 @@ from privacy_checks.attack.records import AttackRecord
 from privacy_checks.judge import tolerances
 from privacy_checks.judge.book import BaselineBook
 from privacy_checks.judge.verdicts import GuaranteeCheck
-from privacy_checks.run.measurer import Measurer
+from privacy_checks.run.runner import Runner
 from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec.cases import ACCOUNTANT, EPSILON, Case, CaseKey
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 
 
-def accountant_epsilon(measurer: Measurer, model: str, epoch: int) -> float:
+def accountant_epsilon(runner: Runner, model: str, epoch: int) -> float:
     """The DP model's epsilon after ``epoch`` epochs: computed from the recipe and the member
     count (the data set's; no training needed)."""
-    profile = measurer.profile
+    profile = runner.profile
     spec = profile.model(model)
     if spec.dp is None:
         raise ValueError(f"{model} is not trained with DP-SGD")
-    return accounting.epsilon(spec.dp, measurer.member_count(), profile.batch_size, epoch)
+    return accounting.epsilon(spec.dp, runner.member_count(), profile.batch_size, epoch)
 
 
-def accountant_epsilons(measurer: Measurer, model: str) -> dict[int, float]:
+def accountant_epsilons(runner: Runner, model: str) -> dict[int, float]:
     """The DP model's epsilon at every report epoch: what its baseline records."""
-    return {epoch: accountant_epsilon(measurer, model, epoch) for epoch in measurer.profile.report_epochs}
+    return {epoch: accountant_epsilon(runner, model, epoch) for epoch in runner.profile.report_epochs}
 
 
-def check_accountant(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
+def check_accountant(case: Case, settings: Settings, runner: Runner, book: BaselineBook) -> GuaranteeCheck:
     """The accountant's epsilon at one report epoch against its baseline's and the model's budget.
 
     Exact, not statistical: a larger epsilon is a weaker guarantee (less noise, a larger
@@ -47,9 +47,9 @@ def check_accountant(case: Case, settings: Settings, measurer: Measurer, book: B
     :data:`accounting.EPSILON_RISE`, covers dp-accounting releases, not a weaker training.
     """
     dp = settings.profile.model(case.model).dp
-    epsilon = accountant_epsilon(measurer, case.model, case.epoch)
+    epsilon = accountant_epsilon(runner, case.model, case.epoch)
     recorded = None if settings.update_baselines else book.expected_epsilon(
-        case.model, case.epoch, measurer.data_source
+        case.model, case.epoch, runner.data_source
     )
     limits, details = [], []
     if recorded is not None:
@@ -69,13 +69,13 @@ def check_accountant(case: Case, settings: Settings, measurer: Measurer, book: B
     )
 
 
-def check(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook) -> GuaranteeCheck:
+def check(case: Case, settings: Settings, runner: Runner, book: BaselineBook) -> GuaranteeCheck:
     """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
     if case.check == ACCOUNTANT:
-        return check_accountant(case, settings, measurer, book)
+        return check_accountant(case, settings, runner, book)
     profile = settings.profile
     spec = profile.model(case.model)
-    record = measurer.record(case.key)
+    record = runner.record(case.key)
     if record is None:
         raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {case.model}'s entire dataset")
     alpha = accounting.guarantee_alpha(profile)
@@ -84,14 +84,14 @@ def check(case: Case, settings: Settings, measurer: Measurer, book: BaselineBook
         if record.epsilon_lower_bound is None:
             raise CheckFailed(f"the {case.attack} attack gave no membership scores to bound epsilon with")
         dp = spec.dp
-        steps = accounting.steps(measurer.members(case.model, case.epoch), profile.batch_size, case.epoch)
+        steps = accounting.steps(runner.members(case.model, case.epoch), profile.batch_size, case.epoch)
         detail = (
             f"the accountant's epsilon (RDP, delta={dp.delta:g}, noise multiplier "
             f"{dp.noise_multiplier:g}, clip {dp.l2_norm_clip:g}, {steps} steps)"
         )
-        obtained, limit = record.epsilon_lower_bound, accountant_epsilon(measurer, case.model, case.epoch)
+        obtained, limit = record.epsilon_lower_bound, accountant_epsilon(runner, case.model, case.epoch)
     else:
-        other = measurer.record(CaseKey(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
+        other = runner.record(CaseKey(spec.compare_to, case.epoch, case.attack, ENTIRE_DATASET))
         if other is None:
             raise CheckFailed(f"TF Privacy ran no {case.attack} attack on {spec.compare_to}")
         tolerance, source = difference_tolerance(case, record, other, alpha, settings, book)

@@ -85,9 +85,9 @@ def run_all(settings: Settings, guarantees: bool = False) -> PrivacyRun:
     ``run.guarantees``).
     """
     run = PrivacyRun(settings)
-    for case in cases(settings.profile):
-        if case.check != BASELINE and not guarantees:
-            continue
+    selected = [case for case in cases(settings.profile) if case.check == BASELINE or guarantees]
+    run.plan(selected)
+    for case in selected:
         try:
             run.check(case) if case.check == BASELINE else run.check_guarantee(case)
         except CheckFailed:

@@ -1,10 +1,11 @@
-"""One privacy run: measure lazily, compare with the baselines, check DP guarantees, queue updates.
+"""One privacy run: plan the work, compare with the baselines, check DP guarantees, queue updates.
 
 The front the pytest plugin (and any script) talks to, kept free of pytest.
 It holds the run's verdicts and delegates the work to one part per job:
 
-* :class:`~privacy_checks.run.measurer.Measurer` loads data, trains and attacks,
-  each once, from the cache where it can, remembering failures;
+* :class:`~privacy_checks.run.runner.Runner` runs the plan of the selected
+  checks (:mod:`privacy_checks.run.plan`): data, trainings, reference models
+  and attack runs, each once, from the cache where it can, remembering failures;
 * :class:`~privacy_checks.judge.book.BaselineBook` reads, judges, and at the end
   writes the baseline files, and chooses tolerances from them;
 * :class:`~privacy_checks.run.seeds.Calibration` measures the other seeds
@@ -28,7 +29,9 @@ from privacy_checks.judge.compare import compare
 from privacy_checks.judge.recording import BaselineChange
 from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck
 from privacy_checks.run.executors import Executor, executor as local_executor
-from privacy_checks.run.measurer import Measurer, UserHooks
+from privacy_checks.run import plan as planning
+from privacy_checks.run.nodes import UserHooks
+from privacy_checks.run.runner import Runner
 from privacy_checks.run.seeds import Calibration
 from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec.cases import ACCOUNTANT, Case, CaseKey
@@ -52,9 +55,9 @@ class PrivacyRun:
         self.profile = settings.profile
         self.versions = versions()
         self.executor = executor if executor is not None else local_executor(settings.workers)
-        self.measurer = Measurer(settings, self.versions, progress, self.executor, hooks)
+        self.runner = Runner(settings, self.versions, progress, self.executor, hooks)
         self.book = BaselineBook(settings, self.versions)
-        self.calibration = Calibration(settings, self.measurer)
+        self.calibration = Calibration(settings, self.runner)
         self.comparisons: dict[CaseKey, Comparison] = {}
         self.guarantees: dict[tuple[CaseKey, str], GuaranteeCheck] = {}
         #: Checks that could not be measured, by (key, check): the whole error behind each.
@@ -91,33 +94,34 @@ class PrivacyRun:
 
     def _queue(self, case: Case, obtained: dict[str, float]) -> None:
         """The new values of ``case`` and their spread (measured, kept or none), and a DP model's epsilon."""
-        plan = self.book.calibration(case.model)
-        if plan.measured:
-            models = [m.name for m in self.profile.models if self.book.calibration(m.name).measured]
-            spread = self.calibration.spread(case.key, obtained, models)
+        if self.book.calibration(case.model).measured:
+            spread = self.calibration.spread(case.key, obtained)
         else:
             spread = self.book.recorded_spread(case, obtained)
         self.book.queue(case, obtained, spread)
         if self.profile.model(case.model).dp is not None:
-            self.book.queue_epsilon(case.model, guarantees.accountant_epsilons(self.measurer, case.model))
+            self.book.queue_epsilon(case.model, guarantees.accountant_epsilons(self.runner, case.model))
 
     def plan(self, selected: Iterable[Case]) -> str | None:
-        """Tells the run which checks were selected: only their models and epochs are measured ahead.
+        """Plans the work of the selected checks before any of it starts (:mod:`privacy_checks.run.plan`):
+        what they read, under the run's seed and, in an update, under the calibration seeds of the
+        models being calibrated. Nothing else runs ahead.
 
         Returns what an update will calibrate and what it costs (said before it starts), if anything.
         """
         selected = list(selected)
-        self.measurer.plan(case.key for case in selected)
-        if not self.settings.update_baselines:
-            return None
-        return calibration.cost(self.book.calibration(model) for model in dict.fromkeys(c.model for c in selected))
+        models = list(dict.fromkeys(case.model for case in selected))
+        plans = [self.book.calibration(model) for model in models] if self.settings.update_baselines else []
+        calibrated = {p.model: p.measured[1:] for p in plans if p.measured}
+        self.runner.plan(planning.build(self.profile, selected, calibrated))
+        return calibration.cost(plans)
 
     def check_guarantee(self, case: Case) -> GuaranteeCheck:
         """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
         with self._outcome(case):
-            result = guarantees.check(case, self.settings, self.measurer, self.book)
+            result = guarantees.check(case, self.settings, self.runner, self.book)
             if case.check == ACCOUNTANT and self.settings.update_baselines:
-                self.book.queue_epsilon(case.model, guarantees.accountant_epsilons(self.measurer, case.model))
+                self.book.queue_epsilon(case.model, guarantees.accountant_epsilons(self.runner, case.model))
             self.guarantees[(case.key, case.check)] = result
             return result
 
@@ -152,36 +156,36 @@ class PrivacyRun:
         return bool(self.comparisons or self.guarantees or self.unmeasured or self.skipped or self.evaluations())
 
     def training(self, model: str) -> TrainingRun:
-        return self.measurer.training(model)
+        return self.runner.training(model)
 
     def evaluation(self, model: str, epoch: int) -> Evaluation:
-        return self.measurer.evaluation(model, epoch)
+        return self.runner.evaluation(model, epoch)
 
     def evaluations(self) -> list[Evaluation]:
         """The evaluations that succeeded this session."""
-        return self.measurer.evaluations()
+        return self.runner.evaluations()
 
     def histories(self) -> dict[str, tuple[dict[str, float], ...]]:
-        return self.measurer.histories()
+        return self.runner.histories()
 
     def record(self, case: Case) -> AttackRecord | None:
         """The attack result for ``case``; None if TF Privacy skipped the slice."""
-        return self.measurer.record(case.key)
+        return self.runner.record(case.key)
 
     @property
     def data_source(self) -> str:
-        return self.measurer.data_source
+        return self.runner.data_source
 
     @property
     def cache_hits(self) -> dict[str, int]:
-        return self.measurer.cache_hits
+        return self.runner.cache_hits
 
     @property
     def cache_error(self) -> str | None:
-        return self.measurer.cache_error
+        return self.runner.cache_error
 
     def accountant_epsilon(self, model: str, epoch: int) -> float:
-        return guarantees.accountant_epsilon(self.measurer, model, epoch)
+        return guarantees.accountant_epsilon(self.runner, model, epoch)
 
     # -- baselines ------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from privacy_checks.plugin.declared import RunProfiles
 from privacy_checks.report import summary
 from privacy_checks.report.measured import Measured
 from privacy_checks.report.results import write_report
-from privacy_checks.run.measurer import UserHooks
+from privacy_checks.run.nodes import UserHooks
 from privacy_checks.run.settings import CheckFailed
 from privacy_checks.spec import pyproject, registry
 from privacy_checks.spec.cases import BASELINE, Case, cases

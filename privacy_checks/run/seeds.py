@@ -1,13 +1,13 @@
-"""The same profile under the other calibration seeds: one measurer per seed, created when first needed,
-and each metric's seed-to-seed spread over all of them (:mod:`privacy_checks.judge.calibration`
-decides which models are calibrated)."""
+"""The same profile under the other calibration seeds, and each metric's seed-to-seed spread over all of
+them (:mod:`privacy_checks.judge.calibration` decides which models are calibrated; the plan holds their
+trainings, :mod:`privacy_checks.run.plan`)."""
 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from privacy_checks.run.measurer import Measurer
+from privacy_checks.run.runner import Runner
 from privacy_checks.run.settings import Settings
 from privacy_checks.spec.cases import CaseKey
 
@@ -21,32 +21,18 @@ def seed_sd(values: Sequence[float]) -> float:
 
 
 class Calibration:
-    """The other seeds' measurers, and the spread of a metric over all the seeds."""
+    """Each metric's spread over the calibration seeds: the run's value and the other seeds' records,
+    which the runner produces like any other node (the plan holds their trainings)."""
 
-    def __init__(self, settings: Settings, measurer: Measurer) -> None:
+    def __init__(self, settings: Settings, runner: Runner) -> None:
         self.settings = settings
-        self._measurer = measurer  #: the profile's own seed
-        self._others: list[Measurer] | None = None
+        self._runner = runner
 
-    def measurers(self, models: Iterable[str]) -> list[Measurer]:
-        """One measurer per other calibration seed (created lazily), for ``models`` only."""
-        if self._others is None:
-            chosen = frozenset(models)
-            self._others = [
-                self._measurer.with_seed(seed, chosen) for seed in self.settings.calibration_seeds[1:]
-            ]
-            for measurer in (self._measurer, *self._others):
-                measurer.prefetch()  # trainings as tasks (Ray): every seed's at once, side by side
-        return self._others
-
-    def spread(self, key: CaseKey, obtained: Mapping[str, float], models: Iterable[str]) -> dict[str, float]:
-        """Seed-to-seed sd of each metric: ``obtained`` (this seed's) and the other seeds' values.
-
-        ``models``: every model being calibrated this run (their other-seed trainings are planned together).
-        """
+    def spread(self, key: CaseKey, obtained: Mapping[str, float]) -> dict[str, float]:
+        """Seed-to-seed sd of each metric: ``obtained`` (the run seed's) and the other seeds' values."""
         values = {name: [value] for name, value in obtained.items()}
-        for measurer in self.measurers(models):
-            record = measurer.record(key)
+        for seed in self.settings.calibration_seeds[1:]:
+            record = self._runner.record(key, seed)
             if record is None:
                 continue
             for name in values:

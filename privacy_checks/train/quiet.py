@@ -8,9 +8,9 @@ project had to copy ``filterwarnings`` lines for them. A project can change
 none of them: they come from versions the pins fix (TensorFlow 2.15.1, TF
 Privacy 0.8.12) and from a Python version those pins require.
 
-They are hidden here, where this package imports that stack: the measurer
+They are hidden here, where this package imports that stack: the runner
 calls :func:`import_stack` before the first data set, training or attack
-(:class:`privacy_checks.run.measurer.Measurer`), so that every later
+(:class:`privacy_checks.run.runner.Runner`), so that every later
 ``import tensorflow`` in the package, and in a project's builder or data
 function, finds the modules loaded. Only the warnings in :data:`HIDDEN` are
 hidden, matched by message, category and the module that raises them, and

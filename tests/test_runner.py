@@ -1,4 +1,5 @@
-"""Measuring once: failures are remembered, a diverged training is not attacked, empty slices are skipped."""
+"""Running the plan: each node once, failures remembered, a diverged training not attacked, empty slices
+skipped, planned work started ahead and nothing unplanned run ahead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import dataclasses
 import pytest
 
 from privacy_checks.judge.session import PrivacyRun
-from privacy_checks.run import executors, measurer, reference_models, trainings
+from privacy_checks.run import executors, nodes, plan
+from privacy_checks.run.plan import Training
+from privacy_checks.run.runner import Runner
 from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.spec.cases import Case, cases
 from privacy_checks.spec.registry import SMOKE
@@ -16,10 +19,9 @@ from privacy_checks.train.snapshot import TrainingRun
 
 
 def patch_train(monkeypatch, train) -> None:
-    """The measurer trains models in :mod:`~privacy_checks.run.trainings` and their reference models in
-    :mod:`~privacy_checks.run.reference_models`: ``train`` replaces the training in both."""
-    for module in (trainings, reference_models):
-        monkeypatch.setattr(module, "train", train)
+    """The runner trains models and their reference models through :mod:`~privacy_checks.run.nodes`:
+    ``train`` replaces that training."""
+    monkeypatch.setattr(nodes, "train", train)
 
 
 def test_failed_training_of_one_model_spares_the_other(tmp_path, monkeypatch):
@@ -75,7 +77,7 @@ def test_slice_without_members_is_skipped_not_attacked(tmp_path):
         snapshot, logits_members=snapshot.logits_members[keep], labels_members=snapshot.labels_members[keep]
     )
     privacy = PrivacyRun(Settings(PROFILE, tmp_path, tmp_path))
-    privacy.measurer._trainings["2_layers"] = TrainingRun("2_layers", (snapshot,), 0.0)
+    privacy.runner._results[Training("2_layers", PROFILE.seed)] = TrainingRun("2_layers", (snapshot,), 0.0)
     case = Case("2_layers", 1, "threshold", "class_2")
     assert privacy.check(case) is None
     assert privacy.check(Case("2_layers", 1, "threshold", "class_1")) is not None
@@ -101,9 +103,9 @@ class _Recording:
 def test_planned_snapshots_are_attacked_as_they_come_and_next_models_train_while_waiting(tmp_path):
     lines: list[str] = []
     recording = _Recording()
-    measure = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {}, lines.append, recording)
-    measure.plan([Case("2_layers", 3, "threshold", "entire_dataset").key,
-                  Case("3_layers", 1, "threshold", "entire_dataset").key])
+    measure = Runner(Settings(SMOKE, tmp_path, tmp_path), {}, lines.append, recording)
+    measure.plan(plan.build(SMOKE, [Case("2_layers", 3, "threshold", "entire_dataset"),
+                                    Case("3_layers", 1, "threshold", "entire_dataset")]))
     measure.evaluation("2_layers", 3)
     # Submitted during training, only what the plan asks for; the other planned
     # model was trained (and its snapshot submitted) while the first attack waited.
@@ -115,8 +117,8 @@ def test_planned_snapshots_are_attacked_as_they_come_and_next_models_train_while
 
 
 def test_numbers_do_not_depend_on_where_attacks_run(tmp_path):
-    here = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {})
-    there = measurer.Measurer(Settings(SMOKE, tmp_path, tmp_path), {}, executor=executors.executor(2))
+    here = Runner(Settings(SMOKE, tmp_path, tmp_path), {})
+    there = Runner(Settings(SMOKE, tmp_path, tmp_path), {}, executor=executors.executor(2))
     for model in ("2_layers", "3_layers"):
         for epoch in SMOKE.report_epochs:
             assert there.evaluation(model, epoch).records == here.evaluation(model, epoch).records
@@ -149,8 +151,7 @@ def test_reference_models_train_once_when_their_attacks_are_asked_for_and_come_f
     assert again.record(online) == first.record(online)
     assert again.cache_hits["reference models"] == 4 and len(trained) == 5
     # A calibration seed trains its own model under test and meets the same references.
-    calibration = again.measurer.with_seed(99)
-    assert calibration.record(online.key) != first.record(online)
+    assert again.runner.record(online.key, seed=99) != first.record(online)
     assert len(trained) == 6 and again.cache_hits["reference models"] == 4
     # Fewer references for an attack reuse the first ones: nothing retrains.
     fewer = dataclasses.replace(REFERENCED, reference_models={"rmia": 2, "lira_online": 2})
