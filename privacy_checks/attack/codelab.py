@@ -1,6 +1,11 @@
-"""Membership inference attacks through TF Privacy, seeded, as plain records.
+"""The codelab's membership inference attacks, seeded, as plain records.
 
-``mia.run_attacks`` draws from NumPy's *global* RNG (attacker train/test
+The attacks are the project's own (:mod:`privacy_checks.attack.mia`), written
+from TF Privacy's definitions and checked against TF Privacy 0.8.12 number for
+number on the codelab lane (``tests/test_mia.py``): they run on every lane,
+NumPy 2 and scikit-learn 1.7+ included, where TF Privacy cannot be installed.
+
+``run_attacks`` draws from NumPy's *global* RNG, as TF Privacy does (attacker train/test
 splits, balancing). Unseeded, the logistic-regression attack gives different
 numbers on every run, and a regression gate built on it would cry wolf. Each
 evaluation therefore runs under its own seed, derived from the profile's seed,
@@ -54,15 +59,12 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
 
 
 @contextlib.contextmanager
-def quiet_tf_privacy() -> Iterator[None]:
-    """Silences warnings that TF Privacy 0.8.12 triggers on every run and users cannot act on.
-
-    Its epsilon lower bound divides by zero at the ROC curve's end points, and
-    scikit-learn's lbfgs warns about SciPy options TF Privacy does not set.
-    """
+def quiet_attacks() -> Iterator[None]:
+    """Silences what the attacks trigger on every run and users cannot act on: divisions by zero at the
+    ROC curve's end points, and scikit-learn's lbfgs warning about SciPy options."""
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="sklearn")
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="tensorflow_privacy")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="privacy_checks")
         yield
 
 
@@ -74,15 +76,9 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
     accuracies, losses, epoch and model label the report plots need.
     """
     from scipy import special
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
-        membership_inference_attack as mia,
-    )
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        AttackInputData,
-        AttackType,
-        PrivacyReportMetadata,
-        SlicingSpec,
-    )
+
+    from privacy_checks.attack import mia
+    from privacy_checks.attack.mia import AttackInputData, AttackType, PrivacyReportMetadata, SlicingSpec
 
     attack_input = AttackInputData(
         probs_train=special.softmax(snapshot.logits_members.astype(np.float64), axis=1),
@@ -103,7 +99,7 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
     )
     seed = derive_seed(profile.seed, "attack", snapshot.model, snapshot.epoch)
     with one_blas_thread():
-        with seeded_global_numpy(seed), quiet_tf_privacy():
+        with seeded_global_numpy(seed), quiet_attacks():
             results = mia.run_attacks(
                 attack_input,
                 SlicingSpec(entire_dataset=True, by_class=profile.by_class),
@@ -117,7 +113,7 @@ def evaluate(snapshot: Snapshot, profile: Profile) -> Evaluation:
 
 
 def _record(snapshot: Snapshot, result, profile: Profile) -> AttackRecord:
-    """Flattens one TF Privacy result; TPR at low FPR and intervals come from its scores."""
+    """Flattens one attack result; TPR at low FPR and intervals come from its scores."""
     return scored_record(
         snapshot.model, snapshot.epoch, short_attack_name(result.attack_type), slice_name(result.slice_spec),
         result.membership_scores_train, result.membership_scores_test, result.roc_curve, profile,
@@ -137,7 +133,7 @@ def scored_record(
     members: int | None = None,
     non_members: int | None = None,
 ) -> AttackRecord:
-    """One attack on one slice from its membership scores (higher = member) and TF Privacy's
+    """One attack on one slice from its membership scores (higher = member) and the
     ``RocCurve`` of them: AUC, advantage and PPV as TF Privacy computes them, TPR at the
     profile's FPRs, bootstrap intervals and, on the entire dataset, the epsilon lower bound.
     ``members`` and ``non_members`` are the slice's sizes (default: the scores')."""
@@ -176,11 +172,10 @@ def scored_record(
 
 
 def roc_curve(scores_in: np.ndarray, scores_out: np.ndarray):
-    """TF Privacy's ``RocCurve`` of membership scores, built as its threshold attack builds it."""
+    """The ``RocCurve`` of membership scores, built as TF Privacy's threshold attack builds it."""
     from sklearn import metrics as sk_metrics
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        RocCurve,
-    )
+
+    from privacy_checks.attack.mia import RocCurve
 
     fpr, tpr, thresholds = sk_metrics.roc_curve(
         np.concatenate([np.ones(len(scores_in)), np.zeros(len(scores_out))]),

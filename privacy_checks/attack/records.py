@@ -1,5 +1,6 @@
 """What an attack run gives: an :class:`AttackRecord` per attack and slice, flat numbers, and an
-:class:`Evaluation` per snapshot (its records, and TF Privacy's own results for the plots)."""
+:class:`Evaluation` per snapshot (its records, and the attacks' results in TF Privacy's vocabulary,
+:mod:`privacy_checks.attack.mia`, for the plots)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from privacy_checks.spec.vocabulary import ATTACKS, ENTIRE_DATASET, class_slice
 from privacy_checks.train.snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        AttackResults,
-    )
+    from privacy_checks.attack.mia import AttackResults
 
 
 @dataclasses.dataclass(frozen=True)

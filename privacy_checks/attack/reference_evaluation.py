@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from privacy_checks.attack.codelab import one_blas_thread, quiet_tf_privacy, roc_curve, scored_record
+from privacy_checks.attack.codelab import one_blas_thread, quiet_attacks, roc_curve, scored_record
 from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET, class_slice
@@ -46,7 +46,7 @@ def evaluate_references(
     labels = np.concatenate([snapshot.labels_members, snapshot.labels_non_members])
     records: list[AttackRecord] = []
     curves: dict[tuple[str, str], Any] = {}
-    with one_blas_thread(), quiet_tf_privacy():
+    with one_blas_thread(), quiet_attacks():
         for attack in profile.attacks:
             if attack not in profile.reference_models:
                 continue

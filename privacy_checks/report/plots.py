@@ -1,4 +1,5 @@
-"""TF Privacy's two privacy-report figures of a session's evaluations: vulnerability by epoch, and
+"""The codelab's two privacy-report figures of a session's evaluations (TF Privacy's, drawn by
+:mod:`privacy_checks.report.mia_plots`): vulnerability by epoch, and
 privacy against *test* accuracy (the codelab feeds validation accuracy into the plot's
 ``accuracy_train`` field; here the metadata keep the true train accuracy and the plot gets a
 relabelled copy)."""
@@ -9,14 +10,11 @@ import dataclasses
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from privacy_checks.attack.mia import AttackResultsCollection, PrivacyMetric
 from privacy_checks.attack.records import Evaluation
 
 
-def _collection(evaluations: Iterable[Evaluation], x_is_test_accuracy: bool):
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        AttackResultsCollection,
-    )
-
+def _collection(evaluations: Iterable[Evaluation], x_is_test_accuracy: bool) -> AttackResultsCollection:
     collection = []
     for evaluation in evaluations:
         results = evaluation.results
@@ -29,7 +27,7 @@ def _collection(evaluations: Iterable[Evaluation], x_is_test_accuracy: bool):
             )
             results = dataclasses.replace(results, privacy_report_metadata=metadata)
         collection.append(results)
-    return AttackResultsCollection(collection)
+    return AttackResultsCollection(tuple(collection))
 
 
 def write_plots(directory: Path, evaluations: Sequence[Evaluation]) -> list[Path]:
@@ -38,12 +36,8 @@ def write_plots(directory: Path, evaluations: Sequence[Evaluation]) -> list[Path
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
-        privacy_report,
-    )
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.data_structures import (
-        PrivacyMetric,
-    )
+
+    from privacy_checks.report import mia_plots as privacy_report
 
     metrics = (PrivacyMetric.AUC, PrivacyMetric.ATTACKER_ADVANTAGE)
     written = []

@@ -25,16 +25,18 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from privacy_checks.attack import accounting, codelab, metrics, records, reference_evaluation
+from privacy_checks.attack import (
+    accounting, codelab, metrics, mia_attacks, mia_input, mia_vocabulary, records, reference_evaluation,
+)
 from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.data import arrays, dataset, load, sources, validate
 from privacy_checks.spec import dotted, vocabulary
 from privacy_checks.spec.files import write_atomic
 from privacy_checks.spec.profile import Profile
-from privacy_checks.train import fit, models, per_example, references, snapshot
+from privacy_checks.train import dp_sgd, fit, models, per_example, references, snapshot
 from privacy_checks.train.snapshot import Snapshot, TrainingRun
 
-FORMAT = 1
+FORMAT = 2  #: 2: attack results in the project's own types (attack.mia), not TF Privacy's
 _SNAPSHOT_ARRAYS = ("logits_members", "logits_non_members", "labels_members", "labels_non_members")
 _SNAPSHOT_SCALARS = ("train_accuracy", "test_accuracy", "train_loss", "test_loss")
 
@@ -76,11 +78,12 @@ def key(
     they live in (what they call from elsewhere is not seen: the model's
     ``version`` is for that) and ``extra_files`` (the hook implementations).
     """
-    code = (dataset, load, sources, arrays, validate, dotted, models, per_example, fit, snapshot)
+    code = (dataset, load, sources, arrays, validate, dotted, models, per_example, dp_sgd, fit, snapshot)
     if reference is not None:
         code += (references,)
-    if epoch is not None:
-        code += (records, codelab, reference_evaluation, accounting, metrics, vocabulary)
+    if epoch is not None:  # the attacks' own code decides their numbers
+        code += (records, codelab, reference_evaluation, accounting, metrics, vocabulary,
+                 mia_attacks, mia_input, mia_vocabulary)
     spec = profile.model(model)
     fingerprint = profile.fingerprint()
     if epoch is None:  # a training does not depend on what attacks its snapshots then
@@ -190,9 +193,6 @@ def save_evaluation(directory: Path, name: str, evaluation: Evaluation) -> None:
             scores = getattr(result, f"membership_scores_{part}")
             if scores is not None:
                 arrays[f"{i}.scores_{part}"] = scores
-        bounds = result.epsilon_lower_bound_value.bounds
-        for method, values in bounds.items():
-            arrays[f"{i}.elb.{method.name}"] = np.asarray(values)
         results.append(
             {
                 "slice_feature": None if result.slice_spec.feature is None else result.slice_spec.feature.name,
@@ -201,7 +201,6 @@ def save_evaluation(directory: Path, name: str, evaluation: Evaluation) -> None:
                 "ntest": int(result.data_size.ntest),
                 "attack_type": result.attack_type.name,
                 "test_train_ratio": float(roc.test_train_ratio),
-                "bounds": [method.name for method in bounds],
             }
         )
     meta = {
@@ -217,46 +216,37 @@ def _jsonable(value: Any) -> Any:
 
 
 def load_evaluation(directory: Path, name: str, snapshot: Snapshot) -> Evaluation | None:
-    """Cached attack results of ``snapshot``, rebuilt as TF Privacy objects, or None."""
+    """Cached attack results of ``snapshot``, rebuilt as the attacks' own types, or None."""
     entry = _read(directory, name)
     if entry is None:
         return None
     arrays, meta = entry
-    from tensorflow_privacy.privacy.privacy_tests import epsilon_lower_bound as elb
-    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
-        data_structures as ds,
-    )
+    from privacy_checks.attack import mia
 
     try:
         single = []
         for i, info in enumerate(meta["results"]):
             feature = info["slice_feature"]
             single.append(
-                ds.SingleAttackResult(
-                    slice_spec=ds.SingleSliceSpec(
-                        None if feature is None else ds.SlicingFeature[feature], info["slice_value"]
+                mia.SingleAttackResult(
+                    slice_spec=mia.SingleSliceSpec(
+                        None if feature is None else mia.SlicingFeature[feature], info["slice_value"]
                     ),
-                    data_size=ds.DataSize(ntrain=info["ntrain"], ntest=info["ntest"]),
-                    attack_type=ds.AttackType[info["attack_type"]],
-                    roc_curve=ds.RocCurve(
+                    data_size=mia.DataSize(ntrain=info["ntrain"], ntest=info["ntest"]),
+                    attack_type=mia.AttackType[info["attack_type"]],
+                    roc_curve=mia.RocCurve(
                         thresholds=arrays[f"{i}.thresholds"],
                         tpr=arrays[f"{i}.tpr"],
                         fpr=arrays[f"{i}.fpr"],
-                        test_train_ratio=np.float64(info["test_train_ratio"]),
-                    ),
-                    epsilon_lower_bound_value=ds.EpsilonLowerBoundValue(
-                        bounds={
-                            elb.BoundMethod[method]: arrays[f"{i}.elb.{method}"]
-                            for method in info["bounds"]
-                        }
+                        test_train_ratio=float(info["test_train_ratio"]),
                     ),
                     membership_scores_train=arrays.get(f"{i}.scores_train"),
                     membership_scores_test=arrays.get(f"{i}.scores_test"),
                 )
             )
-        results = ds.AttackResults(
-            single_attack_results=single,
-            privacy_report_metadata=ds.PrivacyReportMetadata(**meta["metadata"]),
+        results = mia.AttackResults(
+            single_attack_results=tuple(single),
+            privacy_report_metadata=mia.PrivacyReportMetadata(**meta["metadata"]),
         )
         records = tuple(AttackRecord(**record) for record in meta["records"])
         return Evaluation(snapshot, records, results)

@@ -25,10 +25,9 @@ safe to hand to an executor:
   nothing on ``digits``), and TF Privacy draws from NumPy's *global* RNG,
   which a thread would share with training.
 
-Workers import TF Privacy's attack modules without the package's
-``__init__``, which imports TensorFlow (5 s per process); the attack code
-itself needs only NumPy, SciPy, pandas and scikit-learn (1.3 s). Their
-output goes to ``/dev/null``: an error comes back as the task's exception.
+Workers never import TensorFlow: the attack code (:mod:`privacy_checks.attack`)
+needs only NumPy, SciPy and scikit-learn. Their output goes to
+``/dev/null``: an error comes back as the task's exception.
 A pool is shared by the sessions of one process (pytester runs them
 inline) and replaced when a worker died.
 
@@ -42,7 +41,6 @@ import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
-import sys
 import time
 from typing import Any, Callable, Generic, Protocol, TypeVar
 
@@ -208,7 +206,7 @@ def executor(workers: int) -> Executor:
 
 
 def _start_worker() -> None:
-    """Worker start-up: quiet, and TF Privacy's attack code without TensorFlow."""
+    """Worker start-up: at idle priority, and quiet."""
     try:  # cores that training leaves idle, never training's own (Linux)
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
@@ -216,18 +214,3 @@ def _start_worker() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    attack_code_without_tensorflow()
-
-
-def attack_code_without_tensorflow() -> None:
-    """Makes ``import tensorflow_privacy.privacy.privacy_tests...`` skip the package's ``__init__``,
-    which imports TensorFlow (5 s); the attack modules need only NumPy, SciPy, pandas and scikit-learn."""
-    import importlib.util
-    import types
-
-    if "tensorflow_privacy" not in sys.modules:
-        spec = importlib.util.find_spec("tensorflow_privacy")
-        if spec is not None and spec.submodule_search_locations:
-            package = types.ModuleType("tensorflow_privacy")
-            package.__path__ = list(spec.submodule_search_locations)
-            sys.modules["tensorflow_privacy"] = package

@@ -19,7 +19,7 @@ import sys
 import warnings
 from typing import Any, Callable, TypeVar
 
-from privacy_checks.run.executors import Timed, attack_code_without_tensorflow, timed
+from privacy_checks.run.executors import Timed, timed
 
 
 T = TypeVar("T")
@@ -57,18 +57,15 @@ class RayTasks:
                 # Ray 2.52 announces that it will stop hiding GPUs from tasks that ask for none.
                 # Hiding them is what a CPU-only training needs (a GPU gives other numbers).
                 warnings.filterwarnings("ignore", "Tip: In future versions of Ray", FutureWarning)
-                # Every worker runs ray_worker_setup first (an attack worker then loads TF
-                # Privacy's attack code without TensorFlow).
-                setup = {"worker_process_setup_hook": f"{__name__}.ray_worker_setup"}
                 if self.address is None:
                     path = os.pathsep.join(p for p in sys.path if p)
                     ray.init(
                         num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                        runtime_env={**setup, "env_vars": {"PYTHONPATH": path}},
+                        runtime_env={"env_vars": {"PYTHONPATH": path}},
                     )
                     self._started_here = True
                 else:
-                    ray.init(address=self.address, log_to_driver=False, runtime_env=setup)
+                    ray.init(address=self.address, log_to_driver=False)
         return ray
 
     def share(self, value: T) -> Any:
@@ -108,12 +105,6 @@ class RayTasks:
 
 #: The environment variable that tells a Ray worker whether it trains or attacks.
 _ROLE = "PRIVACY_CHECKS_WORKER"
-
-
-def ray_worker_setup() -> None:
-    """Ray's worker start-up hook: an attack worker loads TF Privacy's attack code without TensorFlow."""
-    if os.environ.get(_ROLE) == "attacks":
-        attack_code_without_tensorflow()
 
 
 def _plain_errors(future: "concurrent.futures.Future") -> "concurrent.futures.Future":
