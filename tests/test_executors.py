@@ -30,7 +30,9 @@ def _die() -> None:
 def _attack_code_imports_tensorflow() -> bool:
     import importlib
 
-    importlib.import_module("tensorflow_privacy.privacy.privacy_tests.membership_inference_attack.membership_inference_attack")
+    for module in ("privacy_checks.attack.codelab", "privacy_checks.attack.reference_evaluation",
+                   "privacy_checks.attack.mia_attacks"):
+        importlib.import_module(module)
     return "tensorflow" in sys.modules
 
 

@@ -265,7 +265,9 @@ def test_given_metadata_is_kept_and_the_rest_filled_in(tfp):
 
 @pytest.fixture(scope="module")
 def real_evaluations():
-    """Two report epochs of a model trained on the smoke profile's digits, attacked by the plugin and by us."""
+    """Two report epochs of a model trained on the smoke profile's digits: attacked by the plugin (the
+    project's own attacks, ``codelab.evaluate``) and by TF Privacy 0.8.12 called as the plugin called it
+    before it had its own (same inputs, metadata and seed)."""
     pytest.importorskip("tensorflow_privacy")
     from privacy_checks.attack import codelab
     from privacy_checks.data import load
@@ -275,34 +277,41 @@ def real_evaluations():
     profile = dataclasses.replace(SMOKE, epochs=3, report_epochs=(1, 3), by_class=True)
     run = fit.train(profile, profile.models[0], load.load(profile))
     evaluations = [codelab.evaluate(snapshot, profile) for snapshot in run.snapshots]
-    ours = [ours_as_evaluate(e.snapshot, profile, e.results.privacy_report_metadata) for e in evaluations]
-    return evaluations, ours
+    theirs = [tf_privacy_as_before(e.snapshot, profile, e.results.privacy_report_metadata) for e in evaluations]
+    return theirs, evaluations
 
 
-def ours_as_evaluate(snapshot, profile, metadata) -> mia.AttackResults:
-    """Our attacks on a snapshot, given what ``codelab.evaluate`` gives TF Privacy, under its seed."""
-    from privacy_checks.attack.codelab import one_blas_thread
+def tf_privacy_as_before(snapshot, profile, metadata):
+    """TF Privacy's ``run_attacks`` on a snapshot, as ``codelab.evaluate`` called it: softmax probabilities,
+    the profile's attacks and slices, one BLAS thread, the global RNG seeded with the same seed."""
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import data_structures as ds
+    from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import (
+        membership_inference_attack as tf_mia,
+    )
+
+    from privacy_checks.attack.codelab import one_blas_thread, quiet_attacks, seeded_global_numpy
     from privacy_checks.spec.vocabulary import ATTACKS, derive_seed
 
-    inputs = AttackInputData(
+    inputs = ds.AttackInputData(
         probs_train=special.softmax(snapshot.logits_members.astype(np.float64), axis=1),
         probs_test=special.softmax(snapshot.logits_non_members.astype(np.float64), axis=1),
         labels_train=snapshot.labels_members,
         labels_test=snapshot.labels_non_members,
     )
-    with one_blas_thread():
-        return mia.run_attacks(
-            inputs, SlicingSpec(True, profile.by_class), [AttackType[ATTACKS[a]] for a in profile.tf_privacy_attacks],
-            PrivacyReportMetadata(**dataclasses.asdict(metadata)),
-            seed=derive_seed(profile.seed, "attack", snapshot.model, snapshot.epoch),
+    seed = derive_seed(profile.seed, "attack", snapshot.model, snapshot.epoch)
+    with one_blas_thread(), seeded_global_numpy(seed), quiet_attacks():
+        return tf_mia.run_attacks(
+            inputs, ds.SlicingSpec(entire_dataset=True, by_class=profile.by_class),
+            attack_types=[ds.AttackType[ATTACKS[a]] for a in profile.tf_privacy_attacks],
+            privacy_report_metadata=ds.PrivacyReportMetadata(**dataclasses.asdict(metadata)),
         )
 
 
 def test_real_snapshots_give_tf_privacys_numbers(real_evaluations):
-    """A trained CNN's outputs, attacked as the plugin attacks them: the same records and arrays."""
-    for evaluation, ours in zip(*real_evaluations, strict=True):
-        assert_same(evaluation.results, ours)
-        for record, result in zip(evaluation.records, ours.single_attack_results, strict=True):
+    """A trained CNN's outputs, attacked as the plugin attacks them: TF Privacy's results and arrays."""
+    for theirs, evaluation in zip(*real_evaluations, strict=True):
+        assert_same(theirs, evaluation.results)
+        for record, result in zip(evaluation.records, theirs.single_attack_results, strict=True):
             # The record's attacker_advantage is the gate's, in the attack's direction; TF Privacy's
             # two-sided number is kept beside it.
             assert (record.auc, record.attacker_advantage_two_sided, record.ppv) == (
@@ -371,12 +380,11 @@ def test_plots_of_real_snapshots(real_evaluations):
     matplotlib.use("Agg")
     from tensorflow_privacy.privacy.privacy_tests.membership_inference_attack import data_structures, privacy_report
 
-    evaluations, ours = real_evaluations
+    theirs, evaluations = real_evaluations
     metrics = (PrivacyMetric.AUC, PrivacyMetric.ATTACKER_ADVANTAGE)
     expected = figure_data(privacy_report.plot_by_epochs(
-        data_structures.AttackResultsCollection([e.results for e in evaluations]),
-        [data_structures.PrivacyMetric[m.name] for m in metrics]))
-    assert figure_data(mia_plots.plot_by_epochs(ours, metrics)) == expected
+        data_structures.AttackResultsCollection(theirs), [data_structures.PrivacyMetric[m.name] for m in metrics]))
+    assert figure_data(mia_plots.plot_by_epochs([e.results for e in evaluations], metrics)) == expected
 
 
 # Both lanes: no TF Privacy needed below.
