@@ -33,6 +33,7 @@ from privacy_checks.spec import pyproject, registry
 from privacy_checks.spec.cases import BASELINE, Case, cases
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
+from privacy_checks.train import lane
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
 DECLARED_KEY = pytest.StashKey[RunProfiles]()
@@ -53,6 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # failure's captured stderr; users who want it can set the variable themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     ini_keys.check(config)  # a misspelt setting must not leave the run on another profile
+    backend = lane.backend_problem()
+    if backend is not None:
+        raise pytest.UsageError(backend)
     _refuse_xdist(config)
     config.addinivalue_line(
         "markers",
@@ -169,7 +173,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"report {display_path(settings.report_dir)}",
         f"privacy: data {_display_dataset(profile.dataset)}"
         + (f" (tfds data_dir {settings.data_dir})" if settings.data_dir else ""),
-        f"privacy: {packages}",
+        f"privacy: {lane.describe()}: {packages}",
     ] + ([f"privacy: trainings and attacks run {run.executor.describe()}"] if run.executor.trains else []) + (
         _unselected(config, profile.name)
     )

@@ -120,21 +120,40 @@ def without_tf_data_autotune() -> Iterator[None]:
     number of cores, which arrays of images do not need more of.
     """
     import tensorflow as tf
-    from keras.src.engine import data_adapter
 
-    adapter = data_adapter.TensorLikeDataAdapter
-    original = adapter.get_dataset
+    adapter, method = _array_adapter()
+    if adapter is None:  # a Keras whose array adapter is unknown: its own tf.data settings
+        yield
+        return
+    original = getattr(adapter, method)
     options = tf.data.Options()
     options.autotune.enabled = False
 
     def get_dataset(self):
         return original(self).with_options(options)
 
-    adapter.get_dataset = get_dataset
+    setattr(adapter, method, get_dataset)
     try:
         yield
     finally:
-        adapter.get_dataset = original
+        setattr(adapter, method, original)
+
+
+def _array_adapter() -> tuple[type | None, str]:
+    """The class that turns ``fit``'s arrays into a tf.data pipeline, and its method: Keras 2's
+    ``TensorLikeDataAdapter.get_dataset`` or Keras 3's ``ArrayDataAdapter.get_tf_dataset``."""
+    try:
+        from keras.src.engine import data_adapter  # Keras 2 (the codelab lane)
+
+        return data_adapter.TensorLikeDataAdapter, "get_dataset"
+    except ImportError:
+        pass
+    try:
+        from keras.src.trainers.data_adapters import array_data_adapter  # Keras 3
+
+        return array_data_adapter.ArrayDataAdapter, "get_tf_dataset"
+    except ImportError:
+        return None, ""
 
 
 def _fewer_calls(model, steps_per_epoch: int) -> None:
@@ -153,8 +172,13 @@ def _fewer_calls(model, steps_per_epoch: int) -> None:
     epochs are as before. A model whose builder compiled it with its own
     ``steps_per_execution`` keeps it.
     """
-    if steps_per_epoch >= 2 * STEPS_PER_EXECUTION and int(model._steps_per_execution.numpy()) == 1:
-        model._configure_steps_per_execution(STEPS_PER_EXECUTION)
+    if steps_per_epoch < 2 * STEPS_PER_EXECUTION:
+        return
+    if hasattr(model, "_configure_steps_per_execution"):  # Keras 2
+        if int(model._steps_per_execution.numpy()) == 1:
+            model._configure_steps_per_execution(STEPS_PER_EXECUTION)
+    elif getattr(model, "steps_per_execution", None) == 1 and not hasattr(model, "dp_sgd"):  # Keras 3
+        model.steps_per_execution = STEPS_PER_EXECUTION
 
 
 def configure_threads(profile: Profile) -> None:

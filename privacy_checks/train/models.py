@@ -18,7 +18,8 @@ import numpy as np
 from privacy_checks.spec.dotted import UserCodeError, resolve
 from privacy_checks.spec.model_spec import DPSGD, ModelSpec
 from privacy_checks.spec.profile import Profile
-from privacy_checks.train import per_example
+from privacy_checks.spec.vocabulary import derive_seed
+from privacy_checks.train import dp_sgd, lane, per_example
 
 if TYPE_CHECKING:  # TensorFlow is imported only when a model is built.
     import tensorflow as tf
@@ -81,18 +82,27 @@ def compile_model(
     learning_rate: float,
     dp: DPSGD | None = None,
     batch_size: int | None = None,
+    seed: int = 0,
 ) -> None:
     """Adam and a cross-entropy on integer labels (from logits or probabilities), or DP-SGD.
 
     The tutorial's one-hot ``CategoricalCrossentropy`` computes the same loss.
     With ``dp`` the loss is per example (``reduction=NONE``), which the DP
-    optimizer needs to clip each example's gradient, and each example's
-    gradient is computed from that example alone where that gives the same
-    bits (:mod:`privacy_checks.train.per_example`).
+    optimizer needs to clip each example's gradient. On the codelab lane that
+    optimizer is TF Privacy's, with each example's gradient computed from that
+    example alone where that gives the same bits
+    (:mod:`privacy_checks.train.per_example`); on the current lane it is the
+    project's own DP-SGD (:mod:`privacy_checks.train.dp_sgd`), whose noise
+    follows ``seed`` and the step.
     """
     import tensorflow as tf
 
     from_logits = outputs == "logits"
+    if dp is not None and lane.lane() == lane.CURRENT:
+        if batch_size is None:
+            raise ValueError("a DP-SGD model needs the batch size: one microbatch per example")
+        dp_sgd.compile_private(model, dp, batch_size, seed, from_logits=from_logits)
+        return
     if dp is None:
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
         optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)
@@ -146,7 +156,29 @@ def builder_of(profile: Profile, spec: ModelSpec) -> Callable[..., Any]:
 
 
 def is_compiled(model: "tf.keras.Model") -> bool:
-    return bool(getattr(model, "_is_compiled", False) or getattr(model, "optimizer", None) is not None)
+    """Compiled by its builder: Keras 2 keeps ``_is_compiled``, Keras 3 ``compiled``."""
+    return bool(
+        getattr(model, "_is_compiled", False) or getattr(model, "compiled", False)
+        or getattr(model, "optimizer", None) is not None
+    )
+
+
+def is_keras_model(made: object, tf: Any) -> bool:
+    """A Keras model, whichever way its author imported Keras (``tf.keras``, ``keras``)."""
+    if isinstance(made, tf.keras.Model):
+        return True
+    try:
+        import keras
+    except ImportError:
+        return False
+    return isinstance(made, keras.Model)
+
+
+def all_layers(model: "tf.keras.Model") -> list:
+    """Every layer inside ``model``, nested ones too (Keras 2's ``submodules``, Keras 3's ``_flatten_layers``)."""
+    if hasattr(model, "_flatten_layers"):
+        return list(model._flatten_layers(include_self=False, recursive=True))
+    return list(model.submodules)
 
 
 def build(profile: Profile, spec: ModelSpec, made: "tf.keras.Model | None" = None) -> "tf.keras.Model":
@@ -170,14 +202,15 @@ def build(profile: Profile, spec: ModelSpec, made: "tf.keras.Model | None" = Non
                 "**params) with the profile's input_shape and num_classes and the model's params: fix "
                 "the builder, or the params it is given."
             ) from None
-    if not isinstance(made, tf.keras.Model):
+    if not is_keras_model(made, tf):
         raise UserCodeError(
             f"{where(profile, spec, 'builder')}: {spec.builder_name} returned a "
             f"{type(made).__name__}, not a tf.keras.Model; return the model (compiled or not)."
         )
     check_model(profile, spec, made)
     if not is_compiled(made):
-        compile_model(made, spec.output_kind, profile.learning_rate, spec.dp, profile.batch_size)
+        compile_model(made, spec.output_kind, profile.learning_rate, spec.dp, profile.batch_size,
+                      seed=derive_seed(profile.seed, "dp-sgd noise", spec.name))
     return made
 
 
@@ -201,7 +234,7 @@ def check_model(profile: Profile, spec: ModelSpec, model: "tf.keras.Model") -> N
                 "describe exactly what ran)."
             )
         normalising = [
-            layer.name for layer in model.submodules if isinstance(layer, tf.keras.layers.BatchNormalization)
+            layer.name for layer in all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)
         ]
         if normalising:
             raise UserCodeError(

@@ -103,9 +103,8 @@ def quiet_imports() -> Iterator[None]:
         yield
 
 
-#: What :func:`import_stack` imports: TensorFlow, and TF Privacy, whose ``__init__`` imports
-#: TensorFlow Probability. A run that measures imports both in this process anyway (training;
-#: TF Privacy's results, from an attack here, a worker or the cache).
+#: What :func:`import_stack` imports: TensorFlow, and on the codelab lane TF Privacy, whose
+#: ``__init__`` imports TensorFlow Probability (its DP optimizer trains the DP models there).
 STACK = ("tensorflow", "tensorflow_privacy")
 
 
@@ -115,7 +114,10 @@ def import_stack() -> None:
     Importing TensorFlow does not start it: its thread pools can still be set
     afterwards (:func:`privacy_checks.train.fit.configure_threads`).
     """
-    missing = [name for name in STACK if name not in sys.modules]
+    from privacy_checks.train import lane
+
+    stack = STACK if lane.lane() == lane.CODELAB else STACK[:1]
+    missing = [name for name in stack if name not in sys.modules]
     if not missing:
         return
     with quiet_imports():
