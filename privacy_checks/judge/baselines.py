@@ -102,8 +102,25 @@ MACHINE_FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def baseline_path(root: Path, profile: str, model: str) -> Path:
-    return Path(root) / profile / f"{model}.json"
+#: The folder, under a profile's, of the current lane's baselines (:mod:`privacy_checks.train.lane`).
+CURRENT_LANE_FOLDER = "current"
+
+
+def baseline_folder(root: Path, profile: str, lane: str = "codelab") -> Path:
+    """Where a profile's baselines of ``lane`` live: ``baselines/<profile>/`` for the codelab lane,
+    ``baselines/<profile>/current/`` for the current lane.
+
+    Each lane has its own: the same seed gives other numbers on another stack (a DP model's noise is
+    drawn by another optimizer; TensorFlow's kernels differ), by about a seed's spread, and a check
+    must never fail because a team moved to Keras 3. The codelab lane keeps the place its baselines
+    always had.
+    """
+    folder = Path(root) / profile
+    return folder / CURRENT_LANE_FOLDER if lane == "current" else folder
+
+
+def baseline_path(root: Path, profile: str, model: str, lane: str = "codelab") -> Path:
+    return baseline_folder(root, profile, lane) / f"{model}.json"
 
 
 def dumps(baseline: Baseline) -> str:

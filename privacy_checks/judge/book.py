@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from privacy_checks.attack.records import AttackRecord
 from privacy_checks.judge import baselines, calibration, messages, recording, tolerances
+from privacy_checks.train import lane
 from privacy_checks.judge.baselines import Baseline, BaselineError, Entry
 from privacy_checks.judge.recording import BaselineChange
 from privacy_checks.judge.verdicts import MetricTolerance
@@ -57,7 +58,7 @@ class BaselineBook:
         self.changes: list[BaselineChange] = []
 
     def path(self, model: str) -> Path:
-        return baselines.baseline_path(self.settings.baselines_dir, self.profile.name, model)
+        return baselines.baseline_path(self.settings.baselines_dir, self.profile.name, model, lane.lane())
 
     def baseline(self, model: str) -> Baseline | None:
         """The model's baseline, None if there is none; a :class:`BaselineError` if unusable."""
@@ -281,7 +282,7 @@ class BaselineBook:
 
     def orphan_files(self) -> list[Path]:
         """Baseline files of this profile for models it does not have (renamed or removed)."""
-        folder = Path(self.settings.baselines_dir) / self.profile.name
+        folder = baselines.baseline_folder(self.settings.baselines_dir, self.profile.name, lane.lane())
         models = {model.name for model in self.profile.models}
         return sorted(p for p in folder.glob("*.json") if p.stem not in models)
 

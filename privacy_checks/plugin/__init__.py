@@ -20,6 +20,7 @@ from typing import Callable
 import pytest
 
 from privacy_checks.judge import messages
+from privacy_checks.judge.baselines import baseline_folder
 from privacy_checks.judge.session import PrivacyRun
 from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.plugin import hookspec, ini_keys, options
@@ -169,7 +170,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"privacy: profile {profile.name} (hash {profile.hash}, seed {profile.seed}, "
         f"TF threads {profile.intra_op_threads}/{profile.inter_op_threads}), "
-        f"baselines {display_path(settings.baselines_dir / profile.name)} ({mode}), "
+        f"baselines {display_path(baseline_folder(settings.baselines_dir, profile.name, lane.lane()))} ({mode}), "
         f"report {display_path(settings.report_dir)}",
         f"privacy: data {_display_dataset(profile.dataset)}"
         + (f" (tfds data_dir {settings.data_dir})" if settings.data_dir else ""),

@@ -23,7 +23,7 @@ from privacy_checks.data.dataset import Dataset
 from privacy_checks.spec.model_spec import ModelSpec
 from privacy_checks.spec.profile import Profile, dp_batch_problem
 from privacy_checks.spec.vocabulary import derive_seed
-from privacy_checks.train import models
+from privacy_checks.train import lane, models
 from privacy_checks.train.snapshot import Snapshot, TrainingRun
 
 
@@ -269,6 +269,22 @@ def _check_dp_batches(profile: Profile, spec: ModelSpec, dataset: Dataset) -> No
         raise ValueError(problem)
 
 
+def _batches(tf, profile: Profile, spec: ModelSpec, dataset: Dataset):
+    """The members as a tf.data pipeline, reshuffled every epoch with a seed of the training's:
+    on Keras 3 ``fit`` spends 23 ms an epoch turning arrays into one (6.4 s of a 200-epoch digits
+    training against 3.6 s from this), and ``digits`` epochs are four steps. Without the tf.data
+    autotuner, whose sleeping thread holds up the end of a training (:func:`without_tf_data_autotune`)."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    members = len(dataset.y_members)
+    return (
+        tf.data.Dataset.from_tensor_slices((dataset.x_members, dataset.y_members))
+        .shuffle(members, seed=derive_seed(profile.seed, "shuffle", spec.name), reshuffle_each_iteration=True)
+        .batch(profile.batch_size)
+        .with_options(options)
+    )
+
+
 def _train(tf, profile, spec, dataset, on_snapshot, make) -> TrainingRun:
     members = len(dataset.y_members)
     _check_dp_batches(profile, spec, dataset)  # preflight checked it; a last line of defence
@@ -279,15 +295,20 @@ def _train(tf, profile, spec, dataset, on_snapshot, make) -> TrainingRun:
     snapshots: list[Snapshot] = []
     callback = _snapshot_callback(dataset, spec, set(profile.report_epochs), on_snapshot, snapshots)
     start = time.perf_counter()
-    with without_tf_data_autotune():
+    if lane.keras_2():
+        with without_tf_data_autotune():
+            fitted = model.fit(
+                dataset.x_members,
+                dataset.y_members,
+                batch_size=profile.batch_size,
+                epochs=profile.epochs,
+                shuffle=True,
+                verbose=0,
+                callbacks=[callback],
+            )
+    else:
         fitted = model.fit(
-            dataset.x_members,
-            dataset.y_members,
-            batch_size=profile.batch_size,
-            epochs=profile.epochs,
-            shuffle=True,
-            verbose=0,
-            callbacks=[callback],
+            _batches(tf, profile, spec, dataset), epochs=profile.epochs, shuffle=False, verbose=0, callbacks=[callback]
         )
     seconds = time.perf_counter() - start
     tf.keras.backend.clear_session()
