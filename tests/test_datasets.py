@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lanes import codelab_only
 
 from privacy_checks.data import load, sources, validate
 from privacy_checks.data.dataset import Dataset, DatasetError
@@ -519,6 +520,7 @@ def test_image_folder_arrays_are_checked_against_the_profile(tmp_path):
         load.load(profile)
 
 
+@codelab_only
 @pytest.mark.filterwarnings("ignore")  # scikit-learn's small-fold and SciPy's option warnings
 @pytest.mark.parametrize("count", [validate.MIN_CLASS_EXAMPLES - 1, validate.MIN_CLASS_EXAMPLES])
 def test_min_class_examples_is_what_tf_privacys_by_class_attacks_need(count):

@@ -12,7 +12,10 @@ from privacy_checks.spec.model_spec import DPSGD
 from privacy_checks.spec.registry import DIGITS
 from privacy_checks.train import fit, models, per_example
 
-pytestmark = pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
+from lanes import codelab_only  # noqa: E402
+
+# TF Privacy's path on the codelab lane: the current lane's DP-SGD is tests/test_dp_sgd.py's.
+pytestmark = [pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning"), codelab_only]
 
 DP = DPSGD(l2_norm_clip=1.0, noise_multiplier=5.0, learning_rate=1e-2)
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from lanes import keras_2_only
 
 from privacy_checks.data import load
 from privacy_checks.spec.registry import DIGITS, DP_2_LAYERS, SMOKE
@@ -56,6 +57,7 @@ def test_diverged_training_is_reported_not_attacked(nan_model):
         fit.train(SMOKE, SMOKE.models[0], load.load(SMOKE))
 
 
+@keras_2_only
 def test_training_without_tf_data_autotune_gives_the_same_weights(smoke_runs, monkeypatch):
     """The autotuner only costs a wait at the end of ``fit``; without it every logit is the same."""
     import contextlib
@@ -67,6 +69,7 @@ def test_training_without_tf_data_autotune_gives_the_same_weights(smoke_runs, mo
         assert np.array_equal(a.logits_non_members, b.logits_non_members)
 
 
+@keras_2_only
 def test_several_steps_per_call_give_the_same_logits(monkeypatch):
     """Ten steps an epoch, four per call (the last call of each epoch takes two): as one per call;
     an epoch shorter than two calls keeps one step per call (tracing the loop would cost more)."""
@@ -88,6 +91,7 @@ def test_several_steps_per_call_give_the_same_logits(monkeypatch):
         assert np.array_equal(a.logits_non_members, b.logits_non_members)
 
 
+@keras_2_only
 def test_arrays_go_through_tf_data_without_autotune_only_inside_the_block():
     from keras.src.engine import data_adapter
 
