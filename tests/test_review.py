@@ -41,27 +41,34 @@ def test_an_update_records_what_regressed_but_not_what_could_not_be_measured():
     assert review.failures(measured(checks, update_baselines=True)) == []
 
 
-def test_failures_are_told_as_the_terminal_tells_them_largest_excess_first():
-    small = comparison("2_layers", 3, "threshold", {"auc": 0.05})
-    large = comparison("3_layers", 1, "logistic_regression", {"auc": 0.30})
+def test_failures_are_told_as_the_terminal_tells_them_surest_first():
+    """The entire dataset first, then broken guarantees, then class slices, then checks without a
+    baseline; regressions by how far they rose, in tolerances."""
+    small = comparison("2_layers", 3, "threshold", {"auc": 0.05})  # 1.7 tolerances
+    large = comparison("3_layers", 1, "logistic_regression", {"auc": 0.30})  # 10 tolerances
+    noisy = comparison("2_layers", 3, "threshold", {"auc": 0.9}, slice_="class_3")  # 9 class tolerances
     new = comparison("2_layers", 1, "threshold", baseline=False)
     checks = every_check(**{"2_layers_3_threshold": small, "3_layers_1_logistic_regression": large,
                             "2_layers_1_threshold": new})
+    checks[noisy.key] = noisy
     found = review.failures(measured(checks, guarantees={("k", "epsilon_bound"): broken_guarantee()},
                                      baseline_paths={"3_layers": "baselines/smoke/3_layers.json"}))
     assert [f.title for f in found] == [
         "3_layers, epoch 1, logistic_regression, entire_dataset",
         "2_layers, epoch 3, threshold, entire_dataset",
+        "dp_2_layers, epoch 3, threshold, entire_dataset, epsilon_bound",
+        "2_layers, epoch 3, threshold, class_3",
         "2_layers, epoch 1, threshold, entire_dataset",
-        "dp_2_layers, epoch 3, threshold, entire_dataset (epsilon_bound)",
     ]
     assert found[0].anchor == "3_layers-epoch1-logistic_regression-entire_dataset"
+    assert found[0].summary == "auc 0.9000 > 0.6000 + 0.0300 (profile)"
     assert found[0].text.startswith("privacy regression: 3_layers at epoch 1, logistic_regression attack")
     assert "(baselines/smoke/3_layers.json)" in found[0].text
     assert "auc  " in found[0].text and "regressed" in found[0].text, "the terminal's table"
     assert found[0].text.rstrip().endswith("pytest -m privacy --privacy-profile smoke --privacy-update-baselines")
-    assert found[2].text.startswith("no baseline for 2_layers at epoch 1")
-    assert found[3].comparison is None and found[3].text.startswith("DP guarantee broken")
+    assert found[2].comparison is None and found[2].text.startswith("DP guarantee broken")
+    assert found[2].summary == "2.5000 > 1.4000 (the accountant's epsilon)"
+    assert (found[4].summary, found[4].text.startswith("no baseline for 2_layers at epoch 1")) == ("no baseline", True)
 
 
 def test_setup_changes_per_model_and_errors_whole_with_their_counts():

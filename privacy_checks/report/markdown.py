@@ -85,35 +85,24 @@ def _now(check: MetricCheck | None) -> list[str]:
 
 
 def _failures(measured: Measured) -> list[str]:
-    """The failures, compact: one row per failing metric, worst first; errors and guarantees after."""
-    out: list[str] = []
+    """The failures, compact: one row per failing check (worst first, as the page orders them),
+    what failed in it, and the errors that left checks without a verdict."""
     found = review.failures(measured)
     unmeasured = review.unmeasured(measured)
     if not found and not unmeasured:
-        return out
-    out += ["**Failures**", ""]
-    rows = []
-    for failure in found:
-        for check in failure.comparison.checks if failure.comparison is not None else ():
-            if check.status in (Status.REGRESSED, Status.MISSING):
-                over = None if check.baseline is None else check.obtained - check.baseline - check.tolerance
-                rows.append([
-                    failure.title, check.metric, _number(check.obtained), _number(check.baseline),
-                    f"+{check.tolerance:.4f} ({check.tolerance_source})",
-                    "no baseline" if over is None else _number(over, signed=True),
-                ])
-    if rows:
-        out += _table(["check", "metric", "obtained", "baseline", "tolerance", "above the tolerance by"],
-                      rows[:MAX_ROWS], numbers=range(2, 6))
-        if len(rows) > MAX_ROWS:
-            out.append(f"\n... and {len(rows) - MAX_ROWS} more failing metrics in `index.html`.")
-        out += ["", f"If the change is expected, review it and accept it with `{messages.rerecord(measured.profile.name)}`.", ""]
-    for failure in found:
-        if failure.comparison is None:  # a DP guarantee: its first sentence
-            out.append(f"- DP guarantee, {failure.title}: {_first_line(failure.text)}")
+        return []
+    out = ["**Failures**", ""]
+    if found:
+        rows = [[f.title, f.summary] for f in found[:MAX_ROWS]]
+        out += _table(["check", "what failed (obtained > baseline + tolerance)"], rows, numbers=range(0))
+        if len(found) > MAX_ROWS:
+            out.append(f"\n... and {len(found) - MAX_ROWS} more failing checks in `index.html`.")
+        if any(f.comparison is not None for f in found):
+            out += ["", f"If the change is expected, review it and accept it with `{messages.rerecord(measured.profile.name)}`."]
+        out.append("")
     for error, baseline, other in unmeasured:
         out.append(f"- could not be measured ({baseline + other} checks): {_first_line(error)}")
-    return out + [""] if out[-1] != "" else out
+    return out + ([""] if unmeasured else [])
 
 
 def _first_line(text: str, limit: int = 300) -> str:

@@ -73,40 +73,62 @@ def setup_changes(measured: Measured) -> dict[str, list[str]]:
 
 @dataclasses.dataclass(frozen=True)
 class Failure:
-    """One failing check as the terminal told it: where, and the message (table and command)."""
+    """One failing check: where, what failed in one line, and the terminal's message (table and command)."""
 
     anchor: str
     title: str
+    #: What failed, in one line: ``auc 0.9272 > 0.5836 + 0.2269 (calibrated); ...``.
+    summary: str
     text: str
     #: The failing baseline check, or None for a guarantee check.
     comparison: Comparison | None = None
 
 
-def _excess(comparison: Comparison) -> float:
-    """How far the worst metric rose beyond its tolerance (no baseline: nothing to rank by)."""
+def _rise(comparison: Comparison) -> float:
+    """How far the worst metric rose above its baseline, in tolerances (``inf`` for a zero tolerance)."""
     return max(
-        (c.obtained - c.baseline - c.tolerance for c in comparison.checks if c.baseline is not None),
-        default=float("-inf"),
+        (
+            (c.obtained - c.baseline) / c.tolerance if c.tolerance > 0 else float("inf")
+            for c in comparison.checks
+            if c.status is Status.REGRESSED
+        ),
+        default=0.0,
+    )
+
+
+def _summary(comparison: Comparison) -> str:
+    if comparison.status is Status.MISSING:
+        return "no baseline"
+    return "; ".join(
+        f"{c.metric} {c.obtained:.4f} > {c.baseline:.4f} + {c.tolerance:.4f} ({c.tolerance_source})"
+        for c in comparison.checks
+        if c.status is Status.REGRESSED
     )
 
 
 def failures(measured: Measured) -> list[Failure]:
-    """Every failing baseline and guarantee check, the largest excess over its tolerance first;
-    checks without a baseline after them."""
+    """Every failing baseline and guarantee check, surest first: regressions of the entire dataset
+    (a class slice has a few dozen members, its numbers are the noisiest), broken DP guarantees,
+    regressions of class slices, checks without a baseline. Regressions by how far they rose above
+    their baselines, in tolerances."""
     if measured.update_baselines:
         failing: list[Comparison] = []
     else:
         failing = [c for c in measured.comparisons.values() if c.status in (Status.REGRESSED, Status.MISSING)]
-    failing.sort(key=lambda c: (c.status is Status.MISSING, -_excess(c), _where(c.key)))
-    found = [
-        Failure(anchor(c.key), title(c.key), messages.regression(c, _path(measured, c.key.model), measured.profile.name), c)
-        for c in failing
-    ]
-    for check in sorted(
-        (c for c in measured.guarantees.values() if not c.passed), key=lambda c: _where(c.key) + (c.check,)
-    ):
-        found.append(Failure(anchor(check.key), f"{title(check.key)} ({check.check})", guarantee_text(measured, check)))
-    return found
+    ranked: list[tuple[tuple, Failure]] = []
+    for c in failing:
+        group = 3 if c.status is Status.MISSING else 0 if c.key.slice == ENTIRE_DATASET else 2
+        text = messages.regression(c, _path(measured, c.key.model), measured.profile.name)
+        ranked.append(((group, -_rise(c), _where(c.key)), Failure(anchor(c.key), title(c.key), _summary(c), text, c)))
+    for check in (c for c in measured.guarantees.values() if not c.passed):
+        where = (
+            f"{check.model}, epoch {check.epoch}, the accountant's epsilon" if check.check == ACCOUNTANT
+            else f"{title(check.key)}, {check.check}"
+        )
+        summary = "no baseline" if check.missing else f"{check.obtained:.4f} > {check.limit:.4f} ({check.detail})"
+        failure = Failure(anchor(check.key), where, summary, guarantee_text(measured, check))
+        ranked.append(((1, 0.0, _where(check.key) + (check.check,)), failure))
+    return [failure for _, failure in sorted(ranked, key=lambda pair: pair[0])]
 
 
 def _where(key: CaseKey) -> tuple:
