@@ -66,3 +66,10 @@ def test_no_variable_no_append_and_an_unwritable_file_is_said_not_raised(tmp_pat
     assert not written
     assert line.startswith(f"could not append the privacy summary to $GITHUB_STEP_SUMMARY ({tmp_path}): ")
     assert line.endswith("it is in summary.md of the report")
+
+
+def test_an_update_says_its_table_compares_with_the_old_baselines():
+    checks = every_check(**{"3_layers_3_threshold": comparison("3_layers", 3, "threshold", {"auc": 0.2})})
+    text = markdown.summary_markdown(measured(checks, update_baselines=True))
+    assert "PASSED: 8 checks (measured and recorded as the new baselines)" in text.splitlines()[0]
+    assert "| verdict against the old baselines |" in text and "**Failures**" not in text

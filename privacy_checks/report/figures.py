@@ -24,7 +24,7 @@ import numpy as np
 
 from privacy_checks.attack.records import AttackRecord, Evaluation
 from privacy_checks.judge.verdicts import Comparison, MetricCheck, Status
-from privacy_checks.report.measured import Measured, auc_lower, most_vulnerable
+from privacy_checks.report.measured import Measured, most_vulnerable
 from privacy_checks.spec.cases import CaseKey
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET, metric_fpr, tpr_metric
 
@@ -217,6 +217,8 @@ def _panel(axis, records: Sequence[AttackRecord], metric: str, comparisons: Mapp
     from matplotlib.ticker import MaxNLocator
 
     points = [(r, r.metric(metric)) for r in records if metric in r.tpr_at_fpr or metric == "auc"]
+    if not points:  # a profile without this metric
+        return 0
     checks: list[MetricCheck | None] = []
     for record, _ in points:
         comparison = comparisons.get(record.key)

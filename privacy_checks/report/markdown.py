@@ -61,7 +61,7 @@ def summary_markdown(measured: Measured) -> str:
         metrics = ["auc", "attacker_advantage"]
         header = ["model", "attack", "epoch"] + [
             f"{metric_label(m)} {part}" for m in metrics for part in ("obtained", "baseline", "tolerance")
-        ] + ["verdict"]
+        ] + ["verdict against the old baselines" if measured.update_baselines else "verdict"]
         rows = [
             [f"`{n.model}`", n.attack, str(n.epoch)]
             + [text for m in metrics for text in _now(n.checks.get(m))]
@@ -71,8 +71,8 @@ def summary_markdown(measured: Measured) -> str:
         out += ["**Entire dataset at the last epoch: baseline against now**", ""]
         out += _table(header, rows, numbers=range(2, len(header) - 1)) + [""]
     out += [
-        "The `privacy-report` artifact holds `index.html` (every check, filterable; the baseline-against-now "
-        "figures; which examples leak) and `results.json`.",
+        "The report's `index.html` (the CI artifact) shows every check, filterable, the baseline against "
+        "now drawn, and which examples leak; `results.json` holds every number.",
         "",
     ]
     return "\n".join(out)
