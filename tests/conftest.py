@@ -27,6 +27,13 @@ def _tensorflow_threads_of_the_profiles():
     configure_threads(SMOKE)
 
 
+@pytest.fixture(autouse=True)
+def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs inside tests (pytester) append no summary to the CI page of this repository's own job:
+    only the outer run's, written at its session finish after this is undone, belongs there."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 @pytest.fixture(scope="session")
 def _heavy_modules_stay_loaded():
     """Runs the whole pipeline once in this process before any in-process pytester run.

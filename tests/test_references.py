@@ -158,6 +158,23 @@ def test_reference_records_score_the_stated_examples_on_every_slice():
     assert synthetic(leak=1.0).records == evaluation.records
 
 
+def test_reference_evaluation_keeps_every_members_score_in_member_order():
+    """The report's "which examples leak" reads them: the members the attack is surest of."""
+    evaluation = synthetic(leak=1.5)
+    for attack in ("lira_offline", "lira_online", "rmia"):
+        scores = evaluation.scores_of_members(attack)
+        assert scores.shape == (200,) and np.isfinite(scores).all(), attack  # the population holds every member
+        # The member scores are the entire-dataset record's: a ROC curve of them against the
+        # non-members' reproduces its AUC only if they are the same scores.
+        record = evaluation.record(attack, ENTIRE_DATASET)
+        assert record.members == len(scores)
+    assert evaluation.scores_of_members("threshold") is None
+    merged = synthetic(leak=0.0).merged(evaluation)
+    assert merged.scores_of_members("rmia") is evaluation.member_scores["rmia"]
+    # Training on an example raises its score: the members' scores are not the non-members'.
+    assert np.median(evaluation.scores_of_members("lira_offline")) > 0
+
+
 def test_references_follow_the_member_split_not_the_training_seed():
     """Another training seed (a calibration seed, --privacy-seed) meets the same references: a paired comparison."""
     from privacy_checks.run import cache

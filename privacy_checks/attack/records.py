@@ -71,6 +71,10 @@ class Evaluation:
     results: "AttackResults | None"
     #: ROC curves (TF Privacy's ``RocCurve``) of records ``results`` does not hold, by (attack, slice).
     curves: Mapping[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
+    #: The entire-dataset membership score of every member, in member order (higher: more
+    #: surely a member; NaN where the attack scored no such member), by attack, for the
+    #: attacks ``results`` does not hold: which examples leak is read from them (the report).
+    member_scores: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
     def record(self, attack: str, slice_name: str) -> AttackRecord | None:
         for record in self.records:
@@ -87,13 +91,29 @@ class Evaluation:
                 return result.roc_curve
         raise KeyError(f"no ROC curve of {record.key}")
 
+    def scores_of_members(self, attack: str):
+        """``attack``'s membership score of every member on the entire dataset, in member order
+        (a NumPy array; higher: more surely a member), or None where it was not run.
+
+        TF Privacy keeps its attacks' scores in ``results`` (``membership_scores_train``, in
+        member order: its threshold attack's negated loss, its trained attackers' probability);
+        the reference-model attacks keep theirs in ``member_scores``.
+        """
+        if attack in self.member_scores:
+            return self.member_scores[attack]
+        for result in self.results.single_attack_results if self.results is not None else ():
+            if result.slice_spec.entire_dataset and short_attack_name(result.attack_type) == attack:
+                return result.membership_scores_train
+        return None
+
     def merged(self, other: "Evaluation") -> "Evaluation":
-        """This evaluation with ``other``'s records and curves (the same snapshot) added."""
+        """This evaluation with ``other``'s records, curves and scores (the same snapshot) added."""
         return dataclasses.replace(
             self,
             records=self.records + other.records,
             results=self.results if self.results is not None else other.results,
             curves={**self.curves, **other.curves},
+            member_scores={**self.member_scores, **other.member_scores},
         )
 
 

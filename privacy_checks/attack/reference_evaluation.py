@@ -46,6 +46,7 @@ def evaluate_references(
     labels = np.concatenate([snapshot.labels_members, snapshot.labels_non_members])
     records: list[AttackRecord] = []
     curves: dict[tuple[str, str], Any] = {}
+    member_scores: dict[str, np.ndarray] = {}
     with one_blas_thread(), quiet_attacks():
         for attack in profile.attacks:
             if attack not in profile.reference_models:
@@ -75,6 +76,10 @@ def evaluate_references(
                     offline=True,
                 )
             is_member = scored < members
+            # Every member's score in member order, NaN where unscored (online LiRA scores
+            # only the population): the report's "which examples leak" reads it.
+            member_scores[attack] = np.full(members, np.nan)
+            member_scores[attack][scored[is_member]] = scores[is_member]
             by_slice = {ENTIRE_DATASET: np.ones(len(scored), bool)}
             if profile.by_class:
                 by_slice.update({class_slice(c): labels[scored] == c for c in range(profile.num_classes)})
@@ -87,4 +92,4 @@ def evaluate_references(
                 records.append(
                     scored_record(snapshot.model, snapshot.epoch, attack, slice_, scores_in, scores_out, curve, profile)
                 )
-    return Evaluation(snapshot, tuple(records), None, curves)
+    return Evaluation(snapshot, tuple(records), None, curves, member_scores)

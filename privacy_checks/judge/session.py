@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from privacy_checks.attack.records import AttackRecord, Evaluation
+from privacy_checks.data.dataset import Dataset
 from privacy_checks.judge import calibration, guarantees, messages
 from privacy_checks.judge.baselines import Baseline
 from privacy_checks.judge.book import BaselineBook
@@ -167,6 +168,10 @@ class PrivacyRun:
 
     def histories(self) -> dict[str, tuple[dict[str, float], ...]]:
         return self.runner.histories()
+
+    def dataset(self) -> Dataset:
+        """The run's members and non-members (loaded on first use; :class:`CheckFailed` if they cannot be)."""
+        return self.measurer.dataset()
 
     def record(self, case: Case) -> AttackRecord | None:
         """The attack result for ``case``; None if TF Privacy skipped the slice."""

@@ -26,7 +26,8 @@ from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status
 from privacy_checks.plugin import hookspec, ini_keys, options
 from privacy_checks.plugin.declared import RunProfiles
 from privacy_checks.report import summary
-from privacy_checks.report.measured import Measured
+from privacy_checks.report.markdown import append_step_summary, summary_markdown
+from privacy_checks.report.measured import measured_of
 from privacy_checks.report.results import write_report
 from privacy_checks.run.nodes import UserHooks
 from privacy_checks.run.settings import CheckFailed
@@ -38,6 +39,10 @@ from privacy_checks.train import lane
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
 DECLARED_KEY = pytest.StashKey[RunProfiles]()
+#: Whether the summary reached ``$GITHUB_STEP_SUMMARY``, and the line that says so (None: no such variable).
+STEP_SUMMARY_KEY = pytest.StashKey["tuple[bool, str] | None"]()
+#: ``--privacy-report-examples``, validated at start (None: by the data source).
+EXAMPLES_KEY = pytest.StashKey["str | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
 
     settings = options.resolve_settings(config)
+    config.stash[EXAMPLES_KEY] = options.get(config, "privacy_report_examples")
     run_executor = options.resolve_executor(config, settings)
     config.stash[RUN_KEY] = PrivacyRun(settings, progress, user_hooks(config), run_executor)
 
@@ -277,17 +283,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         run.report_error = f"could not write the baselines: {error}"
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
+    measured = measured_of(run, session.config.stash[EXAMPLES_KEY])
     try:
-        measured = Measured(
-            profile=run.profile,
-            evaluations=run.evaluations(),
-            comparisons=run.comparisons,
-            versions=run.versions,
-            data_source=run.data_source,
-            histories=run.histories(),
-            baselines=run.loaded_baselines(),
-            guarantees=run.guarantees,
-        )
         run.report_files = write_report(run.settings.report_dir, measured)
     except OSError as error:
         run.report_error = (
@@ -297,6 +294,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         )
         # An artifact reviewers rely on is missing: the run must not look green.
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # The CI's checks page (GitHub Actions): said in the summary, never a failure.
+    session.config.stash[STEP_SUMMARY_KEY] = append_step_summary(summary_markdown(measured))
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -306,3 +305,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     terminalreporter.section(f"privacy summary (profile {run.profile.name})")
     for line in summary.lines(run):
         terminalreporter.write_line(line.text, **line.markup)
+    step_summary = config.stash.get(STEP_SUMMARY_KEY, None)
+    if step_summary is not None:
+        written, text = step_summary
+        terminalreporter.write_line(text, **({} if written else {"yellow": True}))

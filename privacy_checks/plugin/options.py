@@ -16,104 +16,23 @@ pytest was invoked, paths in the ini file to the rootdir.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import dataclasses
+import importlib.util
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from privacy_checks.plugin.values import (
+    parse_calibrate, parse_dataset, parse_examples, parse_executor, parse_gpus, parse_seed, parse_tolerance,
+    parse_workers,
+)
 from privacy_checks.run.executors import MAX_WORKERS, Executor, default_workers, executor
 from privacy_checks.run.ray_tasks import RAY_INSTALL, ray_tasks
 from privacy_checks.run.settings import Settings
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.registry import DEFAULT_PROFILE, PROFILES, get_profile
-from privacy_checks.spec.sources import check_dataset, dataset_location, is_path_source, with_location
-from privacy_checks.spec.vocabulary import METRICS
-
-TOLERANCE_KEYS = (*METRICS, "tpr")
-
-
-def parse_tolerance(value: str) -> dict[str, float]:
-    """``"auc=0.03, attacker_advantage=0.05, tpr=0.02"`` -> ``{"auc": 0.03, ...}``; any may be left out.
-
-    ``tpr`` applies to the TPR at every FPR the profile checks.
-    """
-    result: dict[str, float] = {}
-    for part in value.replace(",", " ").split():
-        name, sep, number = part.partition("=")
-        if not sep or name not in TOLERANCE_KEYS:
-            raise argparse.ArgumentTypeError(
-                f"{value!r}: expected METRIC=NUMBER pairs with METRIC in {', '.join(TOLERANCE_KEYS)}"
-            )
-        try:
-            result[name] = float(number)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r}: {number!r} is not a number") from None
-        if not 0 <= result[name] <= 1:
-            raise argparse.ArgumentTypeError(f"{value!r}: a tolerance lies between 0 and 1")
-    return result
-
-
-def parse_seed(value: str) -> int:
-    try:
-        seed = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an integer seed") from None
-    if not 0 <= seed < 2**31:
-        raise argparse.ArgumentTypeError(f"{value!r}: a seed lies in 0..2147483647")
-    return seed
-
-
-def _count(value: str, least: int, what: str) -> int:
-    """A whole number of at least ``least``; otherwise an error that says ``what`` is wanted."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = least - 1
-    if number < least:
-        raise argparse.ArgumentTypeError(f"{value!r}: {what}")
-    return number
-
-
-def parse_calibrate(value: str) -> int:
-    if value.strip() == "0":
-        return 0  # record without calibrating
-    return _count(value, 2, "calibration needs a number of seeds, at least 2 (5 or more is better), or 0 to record without")
-
-
-def parse_workers(value: str) -> int:
-    return _count(value, 0, "a number of worker processes, 0 or more")
-
-
-EXECUTORS = ("local", "ray")
-
-
-def parse_executor(value: str) -> str:
-    if value not in EXECUTORS:
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: local (train here, attack in worker processes) or ray (every training "
-            "and attack run as a Ray task)"
-        )
-    return value
-
-
-def parse_gpus(value: str) -> float:
-    try:
-        gpus = float(value)
-    except ValueError:
-        gpus = -1.0
-    if not 0 <= gpus < 1000:
-        raise argparse.ArgumentTypeError(f"{value!r}: GPUs per training, 0 or more (0.5 shares one between two)")
-    return gpus
-
-
-def parse_dataset(value: str) -> str:
-    try:
-        return check_dataset(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
+from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
 
 @dataclasses.dataclass(frozen=True)
 class Option:
@@ -157,6 +76,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("privacy_baselines_dir", "where baselines live", metavar="DIR", default="baselines"),
     Option("privacy_report_dir", "where the privacy report is written", metavar="DIR", default="privacy-report"),
+    Option(
+        "privacy_report_examples",
+        "what the report shows of the members the strongest attack is surest of: images (thumbnails), "
+        "indices (their positions among the members) or none (default: images for the public data "
+        "sets digits and CIFAR-10, indices for a team's own data, which may be private)",
+        metavar="images|indices|none",
+        parse=parse_examples,
+    ),
     Option(
         "privacy_dataset",
         "data source instead of the profile's: digits, cifar10 (tfds), tfds:NAME[@MEMBERS,NON_MEMBERS] "

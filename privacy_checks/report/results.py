@@ -7,6 +7,8 @@
   into the plot's ``accuracy_train`` field). Here the metadata keep the true
   train accuracy and the plot gets a relabelled copy instead.
 * ``index.html`` - one self-contained page for reviewers (:mod:`privacy_checks.report.html`).
+* ``summary.md`` - the verdict, setup changes, failures and the entire dataset's numbers
+  for the CI's checks page (:mod:`privacy_checks.report.markdown`).
 * ``results.json`` - every metric of every (model, epoch, attack, slice), the
   accuracies and losses, each check's verdict, and for DP models the
   accountant's epsilon per epoch and the DP guarantee checks. No timestamps or timings:
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from privacy_checks.attack import accounting
 from privacy_checks.report.html import write_html
+from privacy_checks.report.markdown import write_markdown
 from privacy_checks.report.measured import Measured
 from privacy_checks.report.plots import write_plots
 from privacy_checks.spec.environment import machine
@@ -170,14 +173,17 @@ def results_document(measured: Measured) -> dict:
 
 
 def write_report(directory: Path, measured: Measured) -> list[Path]:
-    """Writes ``results.json``, the two plots and ``index.html``; returns the paths written."""
+    """Writes ``results.json``, ``summary.md``, the two plots and ``index.html``; returns the paths written.
+
+    ``summary.md`` is written even when nothing could be measured: the CI page says why.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     measured = measured.ordered()
     results_path = directory / "results.json"
     document = results_document(measured)
     write_atomic(results_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
-    written = [results_path]
+    written = [results_path, write_markdown(directory, measured)]
     if measured.evaluations:
         with_tf_privacy = any(evaluation.results is not None for evaluation in measured.evaluations)
         plots = write_plots(directory, measured.evaluations) if with_tf_privacy else []

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Mapping
 
 from privacy_checks.attack import accounting
+from privacy_checks.attack.records import AttackRecord
 from privacy_checks.judge import messages
 from privacy_checks.judge.session import PrivacyRun
 from privacy_checks.judge.tolerances import POWER
@@ -80,11 +81,7 @@ def lines(run: PrivacyRun) -> list[Line]:
             yellow=True,
         )
     for model, (record, _) in most_vulnerable(run.evaluations()).items():
-        write(
-            f"most vulnerable slice of {model}: epoch {record.epoch}, {record.attack}, "
-            f"{record.slice}: AUC {record.auc:.3f}, attacker advantage "
-            f"{record.attacker_advantage:.3f}"
-        )
+        write(most_vulnerable_line(model, record))
     for line in detectable_lines(run.comparisons):
         write(line)
     found.extend(dp_lines(run))
@@ -115,6 +112,20 @@ def lines(run: PrivacyRun) -> list[Line]:
         names = ", ".join(path.name for path in run.report_files)
         write(f"privacy report: {display_path(run.settings.report_dir)}/ ({names})")
     return found
+
+
+def most_vulnerable_line(model: str, record: AttackRecord) -> str:
+    """``most vulnerable slice of M (...): epoch E, ATTACK, SLICE: AUC a (95 % CI lo-hi), ...``.
+
+    The slice is chosen by the lower end of its AUC's interval (:func:`measured.most_vulnerable`),
+    so the line shows the interval that chose it.
+    """
+    low, high = record.intervals.get("auc", (record.auc, record.auc))
+    return (
+        f"most vulnerable slice of {model} (highest lower end of the AUC's 95 % CI): epoch {record.epoch}, "
+        f"{record.attack}, {record.slice}: AUC {record.auc:.3f} (95 % CI {low:.3f}-{high:.3f}), "
+        f"attacker advantage {record.attacker_advantage:.3f}"
+    )
 
 
 def outcome_lines(run: PrivacyRun) -> list[tuple[str, dict[str, bool]]]:

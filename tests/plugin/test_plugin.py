@@ -91,12 +91,16 @@ def test_report_is_written_and_byte_identical_across_runs(project):
     run(project).assert_outcomes(passed=CASES)
     report = project.path / "privacy-report"
     first = (report / "results.json").read_bytes()
+    page, summary = (report / "index.html").read_bytes(), (report / "summary.md").read_bytes()
     run(project).assert_outcomes(passed=CASES)
     assert (report / "results.json").read_bytes() == first
+    assert (report / "index.html").read_bytes() == page, "the page is the same bytes for the same run"
+    assert (report / "summary.md").read_bytes() == summary
     # Retrained and attacked again, in this process or in worker processes beside training.
     for workers in ("0", "2"):
         run(project, "--privacy-no-cache", f"--privacy-workers={workers}").assert_outcomes(passed=CASES)
         assert (report / "results.json").read_bytes() == first
+        assert (report / "index.html").read_bytes() == page
     for name in ("epochs.png", "privacy_vs_accuracy.png"):
         assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     results = json.loads(first)
@@ -104,6 +108,50 @@ def test_report_is_written_and_byte_identical_across_runs(project):
     assert {r["verdict"] for r in results["results"]} == {"passed"}
     assert set(results["models"]) == {"2_layers", "3_layers"}
     assert [e["epoch"] for e in results["models"]["2_layers"]["epochs"]] == [1, 3]
+
+
+def test_the_ci_summary_reaches_the_checks_page_and_never_fails_the_run(project, monkeypatch, tmp_path):
+    """$GITHUB_STEP_SUMMARY gets the verdict, the failures and the numbers of the entire dataset,
+    appended after what earlier steps wrote; a file that cannot be written is said, not failed."""
+    step_summary = tmp_path / "step_summary.md"
+    step_summary.write_text("## an earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
+    shift_baseline(project, "2_layers", '"epoch": 3, "attack": "threshold"', "auc", -0.1)
+    regressed = run(project)
+    regressed.assert_outcomes(passed=CASES - 1, failed=1)
+    regressed.stdout.fnmatch_lines(["privacy summary appended to $GITHUB_STEP_SUMMARY (shown on the CI run's page)"])
+    text = step_summary.read_text()
+    assert text.startswith("## an earlier step\n\n### :white_check_mark: Privacy checks, profile `smoke`: PASSED: 8 checks")
+    failed = text[text.index("### :x:"):]
+    assert failed.startswith("### :x: Privacy checks, profile `smoke`: FAILED: 1 check regressed (of 8 checks)\n")
+    assert re.search(r"\| 2_layers, epoch 3, threshold, entire_dataset \| auc [0-9.]+ > [0-9.]+ \+ 0\.0300 \(profile\) \|", failed)
+    assert re.search(r"\| `2_layers` \| threshold \| 3 \| [0-9.]+ \| [0-9.]+ \| \+0\.0300 \|.*\*\*regressed\*\* \|", failed)
+    assert failed == (project.path / "privacy-report" / "summary.md").read_text().rstrip("\n") + "\n"
+
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))  # a directory: cannot be appended to
+    unwritable = run(project)
+    unwritable.assert_outcomes(passed=CASES - 1, failed=1)
+    assert unwritable.ret == pytest.ExitCode.TESTS_FAILED, "the same verdict: the summary is a courtesy"
+    unwritable.stdout.fnmatch_lines([f"could not append the privacy summary to $GITHUB_STEP_SUMMARY ({tmp_path}): *"])
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
+    assert "GITHUB_STEP_SUMMARY" not in run(project).stdout.str()
+
+
+def test_which_examples_leak_as_images_for_public_data_indices_or_not_at_all(project):
+    run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
+    page = project.path / "privacy-report" / "index.html"
+    html = page.read_text()
+    assert '<h2 id="leaks">Which examples leak</h2>' in html
+    assert "<h3>2_layers: threshold, epoch 3</h3>" in html and "<h3>3_layers: threshold, epoch 3</h3>" in html
+    assert html.count('<div class="leak" title="rank') == 2 * 16
+    assert html.count('<img src="data:image/png;base64,') >= 16, "digits is public: thumbnails"
+    run(project, "--privacy-report-examples=indices").assert_outcomes(passed=CASES)
+    html = page.read_text()
+    assert html.count('<div class="leak" title="rank') == 2 * 16 and 'alt="member ' not in html
+    run(project, "--privacy-report-examples=none").assert_outcomes(passed=CASES)
+    assert 'id="leaks"' not in page.read_text()
 
 
 def test_update_keeps_deselected_entries_and_drops_stale_ones(project):
@@ -182,6 +230,9 @@ def test_header_progress_and_marker(project):
         (["--privacy-dataset=mnist"], "", "*unknown dataset 'mnist'; use digits, cifar10 or imagefolder:<dir>*"),
         ([], "privacy_dataset = imagefolder:", "*ini option privacy_dataset: imagefolder: needs a directory*"),
         (["--privacy-executor=spark"], "", "*'spark': local (train here, attack in worker processes) or ray*"),
+        (["--privacy-report-examples=thumbnails"], "",
+         "*--privacy-report-examples: 'thumbnails': images (thumbnails of the members that leak), indices*"),
+        ([], "privacy_report_examples = all", "*ini option privacy_report_examples: 'all': images (thumbnails*or none*"),
         (["--privacy-ray-gpus=-1"], "", "*'-1': GPUs per training, 0 or more*"),
         (["--privacy-ray-address=auto"], "",
          "*--privacy-ray-address and --privacy-ray-gpus (or their ini twins) apply to --privacy-executor=ray only*"),
