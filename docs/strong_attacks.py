@@ -55,7 +55,7 @@ def table(run: PrivacyRun, seconds: dict[str, float]) -> list[str]:
     for spec in profile.models:
         snapshot = run.training(spec.name).at(last)
         for attack in profile.attacks:
-            record = run.measurer.record(run_key(spec.name, last, attack))
+            record = run.runner.record(run_key(spec.name, last, attack))
             if record is None:
                 continue
 

@@ -84,9 +84,11 @@ def nan_model(monkeypatch):
 
     honest = models.codelab_cnn
 
-    def diverging(*args, **kwargs):
-        model = honest(*args, **kwargs)
-        logits = tf.keras.layers.Lambda(lambda x: x * float("nan"))(model.output)
-        return tf.keras.Model(model.input, logits)
+    def diverging(input_shape, *args, **kwargs):
+        model = honest(input_shape, *args, **kwargs)
+        # Called on an Input of its own: a Keras 3 Sequential has no output until it is called.
+        inputs = tf.keras.Input(shape=input_shape)
+        logits = tf.keras.layers.Lambda(lambda x: x * float("nan"))(model(inputs))
+        return tf.keras.Model(inputs, logits)
 
     monkeypatch.setattr(models, "codelab_cnn", diverging)

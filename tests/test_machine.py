@@ -19,6 +19,7 @@ from privacy_checks.spec import environment
 from privacy_checks.spec.cases import Case
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.registry import SMOKE
+from lanes import baselines_of
 
 HERE = {"cpu": "AMD EPYC 7B13", "cpu_flags": "avx avx2 fma", "cores": 2, "gpu": None}
 THERE = {"cpu": "Intel Xeon Platinum 8481C", "cpu_flags": "amx_bf16 avx avx2 avx512f fma", "cores": 4, "gpu": "NVIDIA L4"}
@@ -170,14 +171,14 @@ def test_pytest_run_against_another_machine_passes_with_the_note(project):
     entry = Entry(1, "threshold", "entire_dataset",
                   {"auc": 0.99, "attacker_advantage": 0.99, "tpr_at_fpr_0.001": 0.99, "tpr_at_fpr_0.01": 0.99})
     baselines.write(
-        project.path / "baselines" / "smoke" / "2_layers.json",
+        project.path / baselines_of("smoke") / "2_layers.json",
         Baseline("smoke", SMOKE.hash, "2_layers", SMOKE.seed, "sklearn digits", environment.versions(),
                  {entry.key: entry}, SMOKE.fingerprint(), machine=THERE),
     )
     result = run(project, "-k", "2_layers and epoch1 and threshold")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["baselines/smoke/2_layers.json was recorded on Intel Xeon Platinum 8481C (4 cores, amx_bf16 avx avx2 "
+        [f"{baselines_of('smoke')}/2_layers.json was recorded on Intel Xeon Platinum 8481C (4 cores, amx_bf16 avx avx2 "
          "avx512f fma, GPU NVIDIA L4) and this is * cores, *): numbers may differ slightly, usually within the "
          "tolerances; re-record here with --privacy-update-baselines if this machine type is now the reference"]
     )

@@ -21,7 +21,7 @@ spread is measured data that cost N trainings, so an update treats it as such
   ``calibration_seeds = 0``): the write message names the command that
   re-measures it.
 
-Each other seed gets a measurer of its own, created when first needed, for the
+Each other seed is planned as nodes of its own (trainings and attacks), for the
 models being calibrated only (:class:`privacy_checks.run.seeds.Calibration`).
 """
 

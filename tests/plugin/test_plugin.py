@@ -12,10 +12,12 @@ import re
 import pytest
 
 from privacy_pytester import CASES, SUITE, run
+from lanes import baselines_of
+from privacy_checks.train import lane
 
 
 def baseline_file(project: pytest.Pytester, model: str = "2_layers"):
-    return project.path / "baselines" / "smoke" / f"{model}.json"
+    return project.path / baselines_of("smoke") / f"{model}.json"
 
 
 def shift_baseline(project, model: str, needle: str, metric: str, delta: float) -> None:
@@ -41,7 +43,7 @@ def test_record_check_regress_improve_cycle(project):
 
     recorded = run(project, "--privacy-update-baselines")
     recorded.assert_outcomes(passed=CASES)
-    recorded.stdout.fnmatch_lines(["*baseline wrote: baselines/smoke/2_layers.json (4 added, 0 changed, 0 removed; not calibrated)*"])
+    recorded.stdout.fnmatch_lines([f"*baseline wrote: {baselines_of('smoke')}/2_layers.json (4 added, 0 changed, 0 removed; not calibrated)*"])
     stored = baseline_file(project).read_text()
     assert json.loads(stored)["profile"] == "smoke"
 
@@ -168,7 +170,7 @@ def test_update_keeps_deselected_entries_and_drops_stale_ones(project):
 
     partial = run(project, "--privacy-update-baselines", "-k", "2_layers and epoch1")
     partial.assert_outcomes(passed=2)
-    partial.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json (0 added, 0 changed, 1 removed; not calibrated)*"])
+    partial.stdout.fnmatch_lines([f"*{baselines_of('smoke')}/2_layers.json (0 added, 0 changed, 1 removed; not calibrated)*"])
     kept = {(e["epoch"], e["attack"]) for e in json.loads(path.read_text())["entries"]}
     assert kept == {(1, "threshold"), (1, "logistic_regression"), (3, "threshold"), (3, "logistic_regression")}
     assert baseline_file(project, "3_layers").read_bytes() == other
@@ -179,7 +181,7 @@ def test_corrupt_baseline_fails_its_checks_naming_the_file(project):
     baseline_file(project).write_text("{ half written")
     result = run(project, "-k", "2_layers")
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(["*baselines/smoke/2_layers.json: not valid JSON*--privacy-update-baselines*"])
+    result.stdout.fnmatch_lines([f"*{baselines_of('smoke')}/2_layers.json: not valid JSON*--privacy-update-baselines*"])
 
 
 def test_baseline_from_a_changed_setup_is_compared_and_the_change_named(project):
@@ -205,8 +207,8 @@ def test_header_progress_and_marker(project):
     result = run(project, "-k", "2_layers and epoch1 and threshold", "--privacy-update-baselines")
     result.stdout.fnmatch_lines(
         [
-            "privacy: profile smoke (hash *, seed 1234, TF threads 2/2), baselines baselines/smoke (update)*",
-            "privacy: python *, tensorflow 2.15.1, tensorflow-privacy 0.8.12, numpy *, scikit-learn *",
+            f"privacy: profile smoke (hash *, seed 1234, TF threads 2/2), baselines {baselines_of('smoke')} (update)*",
+            f"privacy: {lane.describe()}: python *, privacy-checks *, tensorflow *, tensorflow-privacy *, numpy *, scikit-learn *",
             "[[]privacy] 2_layers: epoch 1/3, train accuracy *, test accuracy *, elapsed *s, about *s left for 2_layers",
         ]
     )
@@ -327,7 +329,7 @@ def test_reference_model_attacks_are_checked_recorded_and_reported_like_the_othe
     recorded.assert_outcomes(passed=6)  # 2 epochs x 3 attacks, entire dataset
     recorded.stdout.fnmatch_lines(["*2_layers: reference model 2/2 trained in *",
                                    "*[[]2_layers-epoch3-rmia-entire_dataset[]] PASSED*"])
-    baseline = json.loads((pytester.path / "baselines" / "smoke-rmia" / "2_layers.json").read_text())
+    baseline = json.loads((pytester.path / baselines_of("smoke-rmia") / "2_layers.json").read_text())
     assert {e["attack"] for e in baseline["entries"]} == {"threshold", "rmia", "lira_online"}
     results = json.loads((pytester.path / "privacy-report" / "results.json").read_text())
     sizes = {(r["attack"], r["epoch"]): (r["members"], r["non_members"]) for r in results["results"]}

@@ -16,6 +16,7 @@ from privacy_checks.judge.baselines import Baseline, Entry
 from privacy_checks.spec import environment
 from privacy_checks.spec.registry import SMOKE
 from privacy_pytester import run
+from lanes import baselines_of
 
 ONE_CHECK = ("-k", "2_layers and epoch1 and threshold")
 
@@ -37,7 +38,7 @@ def write_baseline(project, text: str | None = None, **overrides) -> None:
         },
     )
     fields.update(overrides)
-    path = project.path / "baselines" / "smoke" / "2_layers.json"
+    path = project.path / baselines_of("smoke") / "2_layers.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text if text is not None else baselines.dumps(Baseline(**fields)))
 
@@ -50,7 +51,7 @@ GOOD = baselines.dumps(
 @pytest.mark.parametrize(
     "content, overrides, message",
     [
-        ("{", {}, "*baselines/smoke/2_layers.json: not valid JSON*Fix the file, or delete it and run pytest -m privacy --privacy-update-baselines*"),
+        ("{", {}, f"*{baselines_of('smoke')}/2_layers.json: not valid JSON*Fix the file, or delete it and run pytest -m privacy --privacy-update-baselines*"),
         (GOOD.replace('"schema": 2', '"schema": 1'), {}, "*2_layers.json: schema is 1, this version of privacy_checks reads schema 2*"),
         (GOOD.replace('"entries": []', '"entries": [{"epoch": 1, "attack": "threshold", "slice": "entire_dataset", "auc": 0.5, "attacker_advantage": 0.1, "tpr_at_fpr_2": 0.1}]'),
          {}, "*2_layers.json: entries[[]0] has unknown fields [[]'tpr_at_fpr_2']*"),
@@ -81,17 +82,17 @@ def test_bad_baseline_fails_its_checks_with_the_reason(project, content, overrid
 
 def test_baseline_file_of_a_model_the_profile_lacks_is_reported(project):
     write_baseline(project)
-    orphan = project.path / "baselines" / "smoke" / "4_layers.json"
+    orphan = project.path / baselines_of("smoke") / "4_layers.json"
     orphan.write_text(GOOD)
     result = run(project, *ONE_CHECK)
     result.stdout.fnmatch_lines(
-        ["unused baseline file baselines/smoke/4_layers.json: profile smoke has no model '4_layers'*"]
+        [f"unused baseline file {baselines_of('smoke')}/4_layers.json: profile smoke has no model '4_layers'*"]
     )
 
 
 def test_interrupted_update_keeps_the_old_baseline_byte_for_byte(project, monkeypatch):
     write_baseline(project)
-    path = project.path / "baselines" / "smoke" / "2_layers.json"
+    path = project.path / baselines_of("smoke") / "2_layers.json"
     before = path.read_bytes()
 
     def disk_full(fd):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 from privacy_pytester import run
+from lanes import baselines_of
 
 
 def test_calibration_records_the_spread_and_tolerances_follow_it(project):
     result = run(project, "--privacy-calibrate=3", "-k", "2_layers")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["privacy: profile smoke*(calibrate over 3 seeds)*", "*seed 1236: 2_layers: epoch 3/3*"])
-    path = project.path / "baselines" / "smoke" / "2_layers.json"
+    path = project.path / baselines_of("smoke") / "2_layers.json"
     stored = json.loads(path.read_text())
     assert stored["calibration_seeds"] == [1234, 1235, 1236]
     assert all(set(entry["seed_sd"]) == {"auc", "attacker_advantage", "tpr_at_fpr_0.001", "tpr_at_fpr_0.01"}

@@ -13,6 +13,7 @@ import pytest
 
 from privacy_checks.spec import registry as profiles
 from privacy_pytester import SUITE, run
+from lanes import baselines_of
 
 TEAM = textwrap.dedent(
     """
@@ -106,7 +107,7 @@ def test_a_builder_and_data_function_from_pyproject_record_and_pass(pytester, _h
     team_project(pytester, params=params, outputs=outputs)
     recorded = run(pytester, "-m", "privacy", "--privacy-update-baselines")
     assert recorded.ret == pytest.ExitCode.OK, recorded.stdout.str()
-    baseline = json.loads((pytester.path / "baselines" / "team" / "mlp.json").read_text())
+    baseline = json.loads((pytester.path / baselines_of("team") / "mlp.json").read_text())
     assert baseline["data_source"].startswith("function:team:data (200 members / 200 non-members)")
     document = results(pytester)
     model = document["models"]["mlp"]
@@ -168,7 +169,7 @@ def test_hooks_make_the_model_and_the_data_instead_of_the_paths(pytester, _heavy
     result = run(pytester, "-m", "privacy", "--privacy-update-baselines", "-s")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert "models made by the hook: ['mlp', 'mlp']" in result.stdout.str()  # checked once, trained once
-    baseline = json.loads((pytester.path / "baselines" / "team" / "mlp.json").read_text())
+    baseline = json.loads((pytester.path / baselines_of("team") / "mlp.json").read_text())
     assert baseline["data_source"].startswith("pytest_privacy_load_data (200 members / 200 non-members)")
 
 
@@ -207,6 +208,6 @@ def test_a_dp_model_whose_members_do_not_fill_whole_batches_fails_alone_before_a
     # Told in full once by the first check that needed it and once in the summary; the others refer to it.
     assert output.count(f"training mlp_dp failed: {message}") == 2
     assert output.count("training mlp_dp failed: told in full by [") == outcomes["failed"] - 1
-    assert (pytester.path / "baselines" / "team" / "mlp.json").exists()
-    recorded = json.loads((pytester.path / "baselines" / "team" / "mlp_dp.json").read_text())
+    assert (pytester.path / baselines_of("team") / "mlp.json").exists()
+    recorded = json.loads((pytester.path / baselines_of("team") / "mlp_dp.json").read_text())
     assert recorded["entries"] == [] and set(recorded["epsilon"]) == {"3", "6"}

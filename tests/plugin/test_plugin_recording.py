@@ -16,6 +16,7 @@ import pytest
 from privacy_checks.attack import accounting
 from privacy_checks.spec import model_spec, registry as profiles
 from privacy_pytester import SUITE, run
+from lanes import baselines_of
 
 TEAM = textwrap.dedent(
     """
@@ -92,7 +93,7 @@ def project(pytester, *, seeds=2, hidden=16, epochs=4, data="data", dp_noise=Non
 
 
 def stored(pytester, model="mlp") -> dict:
-    return json.loads((pytester.path / "baselines" / "team" / f"{model}.json").read_text())
+    return json.loads((pytester.path / baselines_of("team") / f"{model}.json").read_text())
 
 
 def test_a_new_baseline_is_calibrated_by_default_and_kept_when_another_model_is_added(
@@ -115,7 +116,7 @@ def test_a_new_baseline_is_calibrated_by_default_and_kept_when_another_model_is_
     second.stdout.fnmatch_lines(["*calibrating dp over 2 seeds (no baseline yet)*"])
     assert "calibrating mlp" not in second.stdout.str()
     # Rewritten (the profile's fingerprint now lists two models), with the same entries and spread.
-    second.stdout.fnmatch_lines(["baseline wrote: baselines/team/mlp.json (0 added, 0 changed, 0 removed; "
+    second.stdout.fnmatch_lines([f"baseline wrote: {baselines_of('team')}/mlp.json (0 added, 0 changed, 0 removed; "
                                  "calibration of 2 seeds kept)"])
     kept = stored(pytester)
     assert (kept["entries"], kept["calibration_seeds"]) == (recorded["entries"], [0, 1])
@@ -132,7 +133,7 @@ def test_a_stale_calibration_is_dropped_only_with_a_message_that_names_the_comma
     dropped = run(pytester, "-m", "privacy", "--privacy-calibrate=0")
     assert dropped.ret == pytest.ExitCode.OK, dropped.stdout.str()
     dropped.stdout.fnmatch_lines([
-        "baseline wrote: baselines/team/mlp.json (*calibration DROPPED: it was measured for another setup "
+        f"baseline wrote: {baselines_of('team')}/mlp.json (*calibration DROPPED: it was measured for another setup "
         "(mlp.params {\"hidden\": 16} -> {\"hidden\": 32}); re-measure it with "
         "pytest -m privacy --privacy-profile team --privacy-calibrate=5)"
     ])
