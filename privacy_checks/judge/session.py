@@ -171,7 +171,7 @@ class PrivacyRun:
 
     def dataset(self) -> Dataset:
         """The run's members and non-members (loaded on first use; :class:`CheckFailed` if they cannot be)."""
-        return self.measurer.dataset()
+        return self.runner.dataset()
 
     def record(self, case: Case) -> AttackRecord | None:
         """The attack result for ``case``; None if TF Privacy skipped the slice."""
