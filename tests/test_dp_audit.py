@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -187,3 +188,44 @@ def test_an_optimizer_reusing_a_noise_draw_fails(digits, monkeypatch):
     found = _audit(_model(CLAIM), digits)
     assert not found.passed and not found.freshness.passed and found.freshness.identical
     assert "drew the same noise" in found.failures()[0]
+
+
+# --- the guarantee check: measured against claimed, in the run's budget --------------------------
+
+
+@pytest.mark.parametrize("factor", [1.0, 0.8], ids=["honest", "noise_short"])
+def test_the_conformance_guarantee_check_fails_with_measured_and_claimed_noise(tmp_path, monkeypatch, factor):
+    """The suite's own DP model, built as its training builds it; the broken one adds 0.8 of the noise
+    the profile (and so the accountant) claims. No training: the check costs one audit."""
+    from privacy_checks.judge.session import PrivacyRun
+    from privacy_checks.run.settings import Settings
+    from privacy_checks.spec.cases import CONFORMANCE, cases
+    from privacy_checks.spec.model_spec import ModelSpec
+    from privacy_checks.spec.registry import SMOKE
+    from privacy_checks.train import models
+
+    honest = models.compile_model
+
+    def compile_model(model, outputs, learning_rate, dp=None, batch_size=None, seed=0):
+        short = None if dp is None else dataclasses.replace(dp, noise_multiplier=dp.noise_multiplier * factor)
+        return honest(model, outputs, learning_rate, short, batch_size, seed)
+
+    monkeypatch.setattr(models, "compile_model", compile_model)
+    profile = dataclasses.replace(SMOKE, name="dp-smoke", models=(ModelSpec("2_layers", "2 Layers", 2), DP_2_LAYERS))
+    run = PrivacyRun(Settings(profile, tmp_path / "baselines", tmp_path))
+    (case,) = [c for c in cases(profile) if c.check == CONFORMANCE]
+    assert case.id == "dp_2_layers-epoch3-dp_conformance"
+    found = run.check_guarantee(case)
+    assert found.family == accounting.guarantee_checks(profile) == 2 * 2 * 2 + 1
+    assert found.alpha == pytest.approx(accounting.FAMILY_ALPHA / found.family)
+    assert f"against claimed {STD:.4g}" in found.detail and "under Poisson sampling (checked)" in found.detail
+    assert run.guarantees[(case.key, CONFORMANCE)] is found
+    if factor == 1.0:
+        assert found.passed and found.obtained == 0
+        return
+    assert not found.passed and found.obtained == 1
+    message = run.guarantee_message(found)
+    assert message.startswith("DP step does not conform: dp_2_layers's optimizer")
+    measured = re.search(r"the noise's standard deviation measured ([0-9.]+) \(interval", message)
+    assert measured and float(measured.group(1)) == pytest.approx(STD * factor, rel=0.03)
+    assert "against the claimed noise_multiplier x l2_norm_clip = 5 (p = " in message
