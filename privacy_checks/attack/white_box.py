@@ -11,7 +11,9 @@ adversarial one, the noise's scale and its freshness across steps
 (statistical, at the alpha given), the probe against the model's own
 ``train_step`` (so that the probe runs what training runs), and the epsilon
 under Poisson sampling and under shuffled batches
-(:mod:`privacy_checks.attack.dp_audit`).
+(:mod:`privacy_checks.attack.dp_audit`). :func:`canary_audit` runs gradient
+canaries through the same step for all T steps of the training and states an
+epsilon lower bound (:mod:`privacy_checks.attack.canaries`).
 
 It neither trains or changes the model. On the current lane the noise that the
 probe draws at step t is the noise training drew at step t (the same
@@ -27,12 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from privacy_checks.attack import accounting, dp_audit
+from privacy_checks.attack import accounting, canaries, dp_audit
 from privacy_checks.spec.model_spec import DPSGD
 from privacy_checks.train import dp_probe
 
 #: Batches of real members whose per-example gradients the audits use (cycled over the steps).
 BATCHES = 4
+#: Canaries of one canary audit: on digits' DP model (T = 800 steps) a median bound of 0.79 of the
+#: accountant's epsilon in simulation (docs/dp.md).
+CANARIES = 2000
 #: How close the probe's noise-free step must be to the model's own train_step's (relative to the
 #: step's largest coordinate): the same code, per-example gradients a few float32 ulps apart.
 AGREEMENT = 1e-5
@@ -90,6 +95,18 @@ class Conformance:
         return found
 
 
+@dataclasses.dataclass(frozen=True)
+class CanaryAudit:
+    """A canary audit of the DP step (module doc) and the accountant's epsilon beside it."""
+
+    configured: dp_probe.Configured
+    claim: DPSGD
+    bound: canaries.CanaryBound
+    #: The accountant's (RDP, Poisson) epsilon that the gate checks.
+    accountant_epsilon: float
+    seconds: float
+
+
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int, count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` batches of ``batch_size`` members, drawn without replacement from a seeded shuffle."""
     order = np.random.default_rng([seed, 2]).permutation(len(x))
@@ -140,4 +157,37 @@ def conformance(
         probe.configured, claim, clipping, dp_audit.noise_scale(noise, claimed_std, alpha / 2),
         dp_audit.freshness(noise, steps, alpha / 2), dp_audit.sampling(claim, len(x), batch_size, epochs),
         difference, alpha, time.perf_counter() - started,
+    )
+
+
+def canary_audit(
+    model: Any, claim: DPSGD, x: np.ndarray, y: np.ndarray, *, batch_size: int, epochs: int, alpha: float,
+    canary_count: int = CANARIES, seed: int = 0, batch_count: int = BATCHES,
+) -> CanaryAudit:
+    """Runs ``canary_count`` canaries through all the training's steps of ``model``'s DP step and
+    bounds its epsilon at confidence 1 - ``alpha`` (:func:`privacy_checks.attack.canaries.bound`).
+
+    Each step privatises one batch of real members (cycled) with the canaries present at that step
+    appended as rows; what the optimizer is handed, times the batch, minus the batch's noise-free
+    sum, is read at every canary's coordinate. Cost on digits' DP model (800 steps, 2,000
+    canaries): about ten seconds on two cores, no training.
+    """
+    started = time.perf_counter()
+    probe = dp_probe.Probe(model)
+    members = len(x)
+    steps = accounting.steps(members, batch_size, epochs)
+    design = canaries.design(probe.dimension, canary_count, batch_size / members, steps, seed)
+    drawn = batches(x, y, batch_size, batch_count, seed)
+    rows = [probe.rows(bx, by) for bx, by in drawn]
+    noiseless = [probe.handed(r, 0, noisy=False)[design.coordinates] for r in rows]
+    value = canaries.CANARY_SCALE * claim.l2_norm_clip
+    observations = np.empty((steps, canary_count))
+    for step in range(steps):
+        b = step % len(rows)
+        seen = probe.canary_observations(rows[b], design.coordinates[design.present(step)], design.coordinates, value, step)
+        observations[step] = (seen - noiseless[b]) * batch_size
+    bound = canaries.bound(observations, design, claim.l2_norm_clip, claim.noise_multiplier, alpha, claim.delta)
+    return CanaryAudit(
+        probe.configured, claim, bound, accounting.epsilon(claim, members, batch_size, epochs),
+        time.perf_counter() - started,
     )

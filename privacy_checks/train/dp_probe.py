@@ -23,7 +23,9 @@ the optimizer is handed (the noised sum divided by the optimizer's own
 divisor), flat over all trainable variables; the audit, not the probe,
 knows the claim.
 
-The probe never applies a gradient, so nothing here changes the model: the
+Canaries (:meth:`Probe.canary_observations`) are extra rows appended to a
+batch's rows inside the same step: a huge value at one coordinate each. The
+probe never applies a gradient, so nothing here changes the model: the
 audit costs privatisation steps, no training.
 """
 
@@ -113,6 +115,7 @@ class Probe:
             )
         self._rows_fn = tf.function(lambda x, y: dp_sgd.per_example_gradients(model, model.loss, x, y)[0])
         self._step_fn = tf.function(self._flat_step)
+        self._canary_fn = tf.function(self._canary_step, reduce_retracing=True)  # canaries present vary by step
 
     # --- the privatisation step, as the optimizer runs it -------------------------------------
 
@@ -133,6 +136,21 @@ class Probe:
         import tensorflow as tf
 
         return tf.concat([tf.reshape(g, [-1]) for g in self._step(rows, step, noisy)], axis=0)
+
+    def _canary_step(
+        self, rows: Sequence["tf.Tensor"], present: "tf.Tensor", coordinates: "tf.Tensor",
+        value: "tf.Tensor", step: "tf.Tensor",
+    ) -> "tf.Tensor":
+        import tensorflow as tf
+
+        count = tf.shape(present)[0]
+        flat = tf.scatter_nd(
+            tf.stack([tf.range(count), present], axis=1), tf.fill([count], value), [count, self.dimension]
+        )
+        parts = tf.split(flat, self.sizes, axis=1)
+        canary_rows = [tf.reshape(p, tf.concat([[count], tf.shape(v)], 0)) for p, v in zip(parts, self.variables)]
+        joined = [tf.concat([r, c], axis=0) for r, c in zip(rows, canary_rows)]
+        return tf.gather(self._flat_step(joined, step, True), coordinates)
 
     # --- what the audit calls ------------------------------------------------------------------
 
@@ -164,6 +182,19 @@ class Probe:
             without = [r * tf.reshape(keep, [-1] + [1] * (r.shape.rank - 1)) for r in rows]
             found.append(whole - self.handed(without, 0, noisy=False))
         return np.stack(found)
+
+
+    def canary_observations(
+        self, rows: Sequence["tf.Tensor"], present: np.ndarray, coordinates: np.ndarray, value: float, step: int
+    ) -> np.ndarray:
+        """The noised step of ``rows`` plus one canary row per coordinate in ``present`` (``value``
+        there, zero elsewhere), read at every canary coordinate (``coordinates``), as handed."""
+        import tensorflow as tf
+
+        return self._canary_fn(
+            list(rows), tf.constant(np.asarray(present, np.int32)), tf.constant(np.asarray(coordinates, np.int32)),
+            tf.constant(value, tf.float32), tf.constant(step, tf.int64),
+        ).numpy().astype(np.float64)
 
 
 def raw_norms(rows: Sequence["tf.Tensor"]) -> np.ndarray:
