@@ -122,7 +122,11 @@ def check_conformance(case: Case, settings: Settings, runner: Runner) -> Guarant
     try:
         found = dp_step.audit(runner, case.model, alpha)
     except Exception as error:
-        raise CheckFailed(f"the DP step of {case.model} could not be audited: {type(error).__name__}: {error}") from error
+        raise CheckFailed(
+            f"the DP step of {case.model} could not be audited ({type(error).__name__}: {error}); fix the "
+            f"model's dp setting or builder so that the suite can build it, or deselect it with "
+            f"-k 'not dp_conformance'."
+        ) from error
     noise, clip, fresh, sampling = found.noise, found.clipping, found.freshness, found.sampling
     measured = (
         f"noise sd {noise.measured_std:.4g} (interval {noise.interval[0]:.4g} to {noise.interval[1]:.4g}, "
@@ -131,8 +135,8 @@ def check_conformance(case: Case, settings: Settings, runner: Runner) -> Guarant
         f"{max(clip.largest_contribution, clip.adversarial_contribution):.6g} (adversarial raw norm "
         f"{clip.adversarial_raw_norm:.4g}) against clip {clip.claimed_clip:g}; largest noise correlation "
         f"between steps {fresh.largest_correlation:.3f}; epsilon {sampling.poisson:.3f} under Poisson "
-        f"sampling (checked) and {sampling.shuffled:.3f} under shuffled batches; {found.seconds:.1f} s"
-    )
+        f"sampling (checked) and {sampling.shuffled:.3f} under shuffled batches"
+    )  # no seconds: results.json holds no timings, so that a run's file is byte-identical
     failures = found.failures()
     detail = ("departures: " + "; ".join(failures) + ". Measured: " if failures else "no departure (0 allowed). Measured: ") + measured
     return GuaranteeCheck(
