@@ -64,8 +64,8 @@ def test_digits_defines_one_case_per_model_epoch_attack_and_slice_and_dp_guarant
     all_cases = cases(DIGITS)
     epochs = len(DIGITS.report_epochs)
     # 3 models x epochs x 3 attacks x 11 slices, the DP model's 2 guarantees per epoch and attack,
-    # and its accountant's epsilon per epoch
-    assert len(all_cases) == 3 * epochs * 3 * 11 + epochs * 3 * 2 + epochs
+    # its accountant's epsilon per epoch, and its step's conformance once
+    assert len(all_cases) == 3 * epochs * 3 * 11 + epochs * 3 * 2 + epochs + 1
     assert len({c.id for c in all_cases}) == len({(c.key, c.check) for c in all_cases}) == len(all_cases)
     assert all_cases[0].id == "2_layers-epoch10-threshold-entire_dataset"
     ids = {c.id for c in all_cases}
@@ -74,6 +74,7 @@ def test_digits_defines_one_case_per_model_epoch_attack_and_slice_and_dp_guarant
     assert "dp_2_layers-epoch10-logistic_regression-auc_vs_non_private" in ids
     assert "2_layers-epoch200-rmia-class_3" in ids and "dp_2_layers-epoch200-rmia-epsilon_bound" in ids
     assert "dp_2_layers-epoch200-accountant_epsilon" in ids
+    assert "dp_2_layers-epoch200-dp_conformance" in ids
 
 
 def test_committed_baselines_match_their_profiles_hash():

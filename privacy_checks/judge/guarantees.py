@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from privacy_checks.attack import accounting
+from privacy_checks.attack import accounting, dp_audit
 from privacy_checks.attack.metrics import interval_sd
 from privacy_checks.attack.records import AttackRecord
 from privacy_checks.judge import tolerances
@@ -19,7 +19,8 @@ from privacy_checks.judge.book import BaselineBook
 from privacy_checks.judge.verdicts import GuaranteeCheck
 from privacy_checks.run.runner import Runner
 from privacy_checks.run.settings import CheckFailed, Settings
-from privacy_checks.spec.cases import ACCOUNTANT, EPSILON, Case, CaseKey
+from privacy_checks.run import dp_step
+from privacy_checks.spec.cases import ACCOUNTANT, CONFORMANCE, EPSILON, Case, CaseKey
 from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 
 
@@ -73,6 +74,8 @@ def check(case: Case, settings: Settings, runner: Runner, book: BaselineBook) ->
     """Measures one of a DP model's guarantees; raises :class:`CheckFailed` without a verdict."""
     if case.check == ACCOUNTANT:
         return check_accountant(case, settings, runner, book)
+    if case.check == CONFORMANCE:
+        return check_conformance(case, settings, runner)
     profile = settings.profile
     spec = profile.model(case.model)
     record = runner.record(case.key)
@@ -103,6 +106,42 @@ def check(case: Case, settings: Settings, runner: Runner, book: BaselineBook) ->
     return GuaranteeCheck(
         case.key, case.check, obtained, limit, detail,
         alpha=alpha, family=accounting.guarantee_checks(profile), at_chance=at_chance,
+    )
+
+
+def check_conformance(case: Case, settings: Settings, runner: Runner) -> GuaranteeCheck:
+    """The DP model's optimizer step against the claim (:mod:`privacy_checks.run.dp_step`).
+
+    ``obtained`` is the number of departures found (clip, noise scale, fresh noise, the audited
+    step against ``train_step``), ``limit`` 0; ``detail`` gives measured against claimed values
+    whether it passes or not, so that results.json and the report show the measurement. The
+    noise and freshness tests spend this check's share of the run's guarantee budget.
+    """
+    profile = settings.profile
+    alpha = accounting.guarantee_alpha(profile)
+    try:
+        found = dp_step.audit(runner, case.model, alpha)
+    except Exception as error:
+        raise CheckFailed(
+            f"the DP step of {case.model} could not be audited ({type(error).__name__}: {error}); fix the "
+            f"model's dp setting or builder so that the suite can build it, or deselect it with "
+            f"-k 'not dp_conformance'."
+        ) from error
+    noise, clip, fresh, sampling = found.noise, found.clipping, found.freshness, found.sampling
+    measured = (
+        f"noise sd {noise.measured_std:.4g} (interval {noise.interval[0]:.4g} to {noise.interval[1]:.4g}, "
+        f"{noise.steps} steps x {noise.coordinates} coordinates; a sd x {noise.detectable_shortfall:.3f} "
+        f"is caught with power {dp_audit.POWER:g}) against claimed {noise.claimed_std:.4g}; largest contribution "
+        f"{max(clip.largest_contribution, clip.adversarial_contribution):.6g} (adversarial raw norm "
+        f"{clip.adversarial_raw_norm:.4g}) against clip {clip.claimed_clip:g}; largest noise correlation "
+        f"between steps {fresh.largest_correlation:.3f}; epsilon {sampling.poisson:.3f} under Poisson "
+        f"sampling (checked) and {sampling.shuffled:.3f} under shuffled batches"
+    )  # no seconds: results.json holds no timings, so that a run's file is byte-identical
+    failures = found.failures()
+    detail = ("departures: " + "; ".join(failures) + ". Measured: " if failures else "no departure (0 allowed). Measured: ") + measured
+    return GuaranteeCheck(
+        case.key, CONFORMANCE, float(len(failures)), 0.0, detail,
+        alpha=alpha, family=accounting.guarantee_checks(profile),
     )
 
 

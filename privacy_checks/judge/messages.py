@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status, format_table
-from privacy_checks.spec.cases import EPSILON, CaseKey
+from privacy_checks.spec.cases import CONFORMANCE, EPSILON, CaseKey
 
 #: The flag that records measured numbers as the new baselines.
 UPDATE_FLAG = "--privacy-update-baselines"
@@ -52,6 +52,14 @@ def guarantee_failed(check: GuaranteeCheck) -> str:
         f"confidence {1 - check.alpha:.6g} for this check; the {check.family} guarantee checks "
         f"of this run together err with probability at most {check.alpha * check.family:.3g}"
     )
+    if check.check == CONFORMANCE:
+        return (
+            f"DP step does not conform: {check.model}'s optimizer is not the mechanism its accountant "
+            f"is told ({confidence}): {check.detail}.\n"
+            "The accountant's epsilon does not hold for this training. Fix the DP optimizer, or set the "
+            "profile's dp (noise_multiplier, l2_norm_clip) to what the optimizer does. An update of the "
+            "baselines does not accept this."
+        )
     if check.check == EPSILON:
         return (
             f"DP guarantee broken: {where}: the measured epsilon lower bound "

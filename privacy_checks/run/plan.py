@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, Mapping, Union
 
-from privacy_checks.spec.cases import ACCOUNTANT, VS_NON_PRIVATE, Case
+from privacy_checks.spec.cases import ACCOUNTANT, CONFORMANCE, VS_NON_PRIVATE, Case
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.vocabulary import REFERENCE_ATTACKS
 
@@ -122,12 +122,12 @@ def build(profile: Profile, selected: Iterable[Case], calibrated: Mapping[str, t
     models in ``calibrated``, under each of its other seeds too (for their baselines' spread).
 
     A DP model's AUC check against its non-private twin reads the twin's record too;
-    the accountant's epsilon needs only the data set.
+    the accountant's epsilon needs only the data set, the conformance audit a built model.
     """
     calibrated = calibrated or {}
     reads: set[tuple[str, int, str]] = set()
     for case in selected:
-        if case.check == ACCOUNTANT:
+        if case.check in (ACCOUNTANT, CONFORMANCE):  # the data set, or a built model's step: no attack
             continue
         reads.add((case.model, case.epoch, case.attack))
         if case.check == VS_NON_PRIVATE:

@@ -21,11 +21,16 @@ from privacy_checks.spec.vocabulary import ENTIRE_DATASET
 #: model's accountant epsilon against its baseline's and its budget.
 BASELINE, EPSILON, VS_NON_PRIVATE = "baseline", "epsilon_bound", "auc_vs_non_private"
 ACCOUNTANT = "accountant_epsilon"
+#: A DP model's optimizer step measured against the claim (clip, noise scale, fresh noise), once
+#: per DP model at the last report epoch: :mod:`privacy_checks.attack.white_box`.
+CONFORMANCE = "dp_conformance"
 #: The guarantee checks that are statistical tests and share the run's error budget
 #: (the accountant's epsilon is computed, not measured: it errs never).
-STATISTICAL_GUARANTEES = (EPSILON, VS_NON_PRIVATE)
+STATISTICAL_GUARANTEES = (EPSILON, VS_NON_PRIVATE, CONFORMANCE)
 #: The ``attack`` of an accountant check's key: no attack, the accountant.
 ACCOUNTANT_KEY = "accountant"
+#: The ``attack`` of a conformance check's key: no attack, the optimizer's step.
+CONFORMANCE_KEY = "dp_step"
 
 
 def entry_key(epoch: int, attack: str, slice_name: str) -> str:
@@ -69,7 +74,9 @@ class Case:
     accountant's epsilon) and ``auc_vs_non_private`` (its AUC must not exceed
     the non-private model's), which need no baseline; and per report epoch
     ``accountant_epsilon``: the accountant's epsilon must not rise above its
-    baseline's, nor above the model's ``dp.max_epsilon``.
+    baseline's, nor above the model's ``dp.max_epsilon``; and once, at the last
+    report epoch, ``dp_conformance``: its optimizer's step must clip, noise and
+    draw fresh noise as the accountant is told.
     """
 
     model: str
@@ -86,8 +93,8 @@ class Case:
 
     @property
     def id(self) -> str:
-        if self.check == ACCOUNTANT:
-            return f"{self.model}-epoch{self.epoch}-{ACCOUNTANT}"
+        if self.check in (ACCOUNTANT, CONFORMANCE):
+            return f"{self.model}-epoch{self.epoch}-{self.check}"
         suffix = self.slice if self.check == BASELINE else self.check
         return f"{self.model}-epoch{self.epoch}-{self.attack}-{suffix}"
 
@@ -117,6 +124,9 @@ def cases(profile: Profile) -> list[Case]:
             found += [
                 Case(model.name, epoch, ACCOUNTANT_KEY, ENTIRE_DATASET, ACCOUNTANT) for epoch in profile.report_epochs
             ]
+            if profile.report_epochs:
+                last = max(profile.report_epochs)
+                found.append(Case(model.name, last, CONFORMANCE_KEY, ENTIRE_DATASET, CONFORMANCE))
     return found
 
 

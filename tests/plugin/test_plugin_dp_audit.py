@@ -53,7 +53,7 @@ def test_epsilon_check_fires_when_dp_noise_is_switched_off(pytester, broken):
             "*DP guarantee broken: dp at epoch 60, threshold attack, slice entire_dataset: "
             "the measured epsilon lower bound * exceeds "
             f"the accountant's epsilon (RDP, delta=1e-05, noise multiplier 20, clip 1, 240 steps) = {claimed:.3f}.",
-            "The bound (confidence 0.9995 for this check; the 2 guarantee checks of this run together "
+            "The bound (confidence 0.999667 for this check; the 3 guarantee checks of this run together "
             "err with probability at most 0.001) uses a threshold chosen on part of the attack's scores*",
             "*FAILED test_suite.py::test_mia[[]dp-epoch60-threshold-epsilon_bound[]]*",
         ]
