@@ -176,6 +176,7 @@ def canary_audit(
     probe = dp_probe.Probe(model)
     members = len(x)
     steps = accounting.steps(members, batch_size, epochs)
+    canary_count = min(canary_count, probe.dimension)  # one coordinate each: a small model holds fewer
     design = canaries.design(probe.dimension, canary_count, batch_size / members, steps, seed)
     drawn = batches(x, y, batch_size, batch_count, seed)
     rows = [probe.rows(bx, by) for bx, by in drawn]

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from privacy_checks.attack import accounting, dp_audit
+from privacy_checks.attack import accounting, dp_audit, white_box
 from privacy_checks.attack.metrics import interval_sd
 from privacy_checks.attack.records import AttackRecord
 from privacy_checks.judge import tolerances
 from privacy_checks.judge.book import BaselineBook
-from privacy_checks.judge.verdicts import GuaranteeCheck
+from privacy_checks.judge.verdicts import GuaranteeCheck, WhiteBoxBound
 from privacy_checks.run.runner import Runner
 from privacy_checks.run.settings import CheckFailed, Settings
 from privacy_checks.run import dp_step
@@ -113,20 +113,23 @@ def check_conformance(case: Case, settings: Settings, runner: Runner) -> Guarant
     """The DP model's optimizer step against the claim (:mod:`privacy_checks.run.dp_step`).
 
     ``obtained`` is the number of departures found (clip, noise scale, fresh noise, the audited
-    step against ``train_step``), ``limit`` 0; ``detail`` gives measured against claimed values
-    whether it passes or not, so that results.json and the report show the measurement. The
-    noise and freshness tests spend this check's share of the run's guarantee budget.
+    step against ``train_step``, a white-box canary bound above the accountant's epsilon),
+    ``limit`` 0; ``detail`` gives measured against claimed values whether it passes or not, so
+    that results.json and the report show the measurement, and ``white_box`` the canary bound.
+    The conformance tests and the canary bound spend half of this check's share of the run's
+    guarantee budget each, so that the check still errs with at most its share.
     """
     profile = settings.profile
     alpha = accounting.guarantee_alpha(profile)
     try:
-        found = dp_step.audit(runner, case.model, alpha)
+        audited = dp_step.audit(runner, case.model, alpha)
     except Exception as error:
         raise CheckFailed(
             f"the DP step of {case.model} could not be audited ({type(error).__name__}: {error}); fix the "
             f"model's dp setting or builder so that the suite can build it, or deselect it with "
             f"-k 'not dp_conformance'."
         ) from error
+    found, white = audited.conformance, _white_box(audited.canaries)
     noise, clip, fresh, sampling = found.noise, found.clipping, found.freshness, found.sampling
     measured = (
         f"noise sd {noise.measured_std:.4g} (interval {noise.interval[0]:.4g} to {noise.interval[1]:.4g}, "
@@ -138,10 +141,28 @@ def check_conformance(case: Case, settings: Settings, runner: Runner) -> Guarant
         f"sampling (checked) and {sampling.shuffled:.3f} under shuffled batches"
     )  # no seconds: results.json holds no timings, so that a run's file is byte-identical
     failures = found.failures()
+    if white.refutes_claim:
+        failures.append(
+            f"white-box canaries prove epsilon >= {white.epsilon:.4g} ({white.method}, {white.canaries} canaries, "
+            f"{white.confidence} confidence) above the accountant's {white.accountant_epsilon:.4g}"
+        )
+    measured += (
+        f"; white-box canary bound epsilon >= {white.epsilon:.3f} ({white.method}, {white.canaries} canaries, "
+        f"{white.steps} steps, {white.confidence} confidence) against the accountant's {white.accountant_epsilon:.3f}"
+    )
     detail = ("departures: " + "; ".join(failures) + ". Measured: " if failures else "no departure (0 allowed). Measured: ") + measured
     return GuaranteeCheck(
         case.key, CONFORMANCE, float(len(failures)), 0.0, detail,
-        alpha=alpha, family=accounting.guarantee_checks(profile),
+        alpha=alpha, family=accounting.guarantee_checks(profile), white_box=white,
+    )
+
+
+def _white_box(audit: white_box.CanaryAudit) -> WhiteBoxBound:
+    """The canary audit's bound as the verdict carries it (no seconds: results.json holds no timings)."""
+    bound = audit.bound
+    return WhiteBoxBound(
+        bound.epsilon_gdp, "GDP", bound.canaries, bound.steps, bound.alpha, audit.accountant_epsilon,
+        bound.one_run_epsilon,
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from typing import Iterable
 
 from privacy_checks.spec.cases import CaseKey
@@ -156,6 +157,39 @@ def format_table(comparison: Comparison) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class WhiteBoxBound:
+    """A DP model's white-box canary epsilon lower bound (:func:`privacy_checks.attack.white_box.canary_audit`),
+    carried by its ``dp_conformance`` verdict so that the summary, results.json and the report show
+    it beside the black-box bound. Why here: it is measured where the conformance check builds the
+    model (no training, once per DP model), and a bound above ``accountant_epsilon`` proves the
+    claim false, so it is part of that check's verdict."""
+
+    #: The epsilon lower bound at ``delta``, valid at confidence 1 - ``alpha`` if the mechanism's
+    #: trade-off curve is Gaussian (``method``: DP-SGD's composition is, by the CLT).
+    epsilon: float
+    method: str
+    canaries: int
+    #: The training's steps the canaries ran through (all of them: the last report epoch's).
+    steps: int
+    alpha: float
+    #: The accountant's (RDP) epsilon of the same steps: the claim the bound is held against.
+    accountant_epsilon: float
+    #: Steinke et al.'s one-run bound from the same canaries (no independence assumed; weaker).
+    one_run_epsilon: float
+
+    @property
+    def refutes_claim(self) -> bool:
+        """A valid lower bound above the claim proves the claim false."""
+        return self.epsilon > self.accountant_epsilon
+
+    @property
+    def confidence(self) -> str:
+        """1 - alpha in percent, with as many decimals as alpha needs (``99.9986 %``)."""
+        decimals = max(1, math.ceil(-math.log10(self.alpha)) - 1) if 0 < self.alpha < 1 else 1
+        return f"{100 * (1 - self.alpha):.{decimals}f} %"
+
+
+@dataclasses.dataclass(frozen=True)
 class GuaranteeCheck:
     """The verdict of one DP guarantee check: ``obtained`` must not exceed ``limit``."""
 
@@ -174,6 +208,8 @@ class GuaranteeCheck:
     missing: bool = False
     #: An accountant check's budget (``dp.max_epsilon``), when the profile sets one.
     budget: float | None = None
+    #: A ``dp_conformance`` check's white-box canary bound (None for the other checks).
+    white_box: WhiteBoxBound | None = None
 
     @property
     def passed(self) -> bool:

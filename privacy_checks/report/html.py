@@ -8,7 +8,7 @@ baseline against now, drawn (``#baseline-vs-now``,
 vulnerable slice, chosen by the lower end of its AUC's interval, with its ROC
 curve; which members leak (:mod:`~privacy_checks.report.leaks`); then every
 check, one row each, filterable and sortable (:mod:`~privacy_checks.report.table`);
-the DP guarantees; the other figures; and what the numbers were measured with.
+the DP guarantees and each DP model's white-box canary bound; the other figures; and what the numbers were measured with.
 
 Images are embedded as data URIs, the script and styles are inline and the
 page fetches nothing, so it opens from disk or from an artifact store alike;
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Mapping
 
 from privacy_checks.judge.tolerances import POWER
-from privacy_checks.judge.verdicts import Status, counts as verdict_counts
+from privacy_checks.judge.verdicts import Status, WhiteBoxBound, counts as verdict_counts
 from privacy_checks.report import figures, leaks, review, table
 from privacy_checks.report.measured import MOST_VULNERABLE_RULE, Measured, most_vulnerable
 from privacy_checks.spec.files import write_atomic
@@ -105,7 +105,25 @@ def render(measured: Measured, plots: Mapping[str, Path]) -> str:
             measured.guarantees.values(),
             key=lambda c: (c.passed, c.model, c.epoch, c.attack, c.check),
         ),
+        white_box=white_box_rows(measured),
     )
+
+
+def white_box_rows(measured: Measured) -> list[tuple[str, int, WhiteBoxBound, float | None]]:
+    """Per DP model whose conformance check ran: (model, epoch, its white-box canary bound, the
+    largest black-box bound measured at that epoch or None), for the DP section's table."""
+    rows = []
+    for check in sorted(measured.guarantees.values(), key=lambda c: (c.model, c.epoch)):
+        if check.white_box is None:
+            continue
+        black = [
+            record.epsilon_lower_bound
+            for evaluation in measured.evaluations
+            for record in evaluation.records
+            if record.model == check.model and record.epoch == check.epoch and record.epsilon_lower_bound is not None
+        ]
+        rows.append((check.model, check.epoch, check.white_box, max(black, default=None)))
+    return rows
 
 
 def write_html(directory: Path, measured: Measured, plots: Mapping[str, Path]) -> Path:

@@ -11,7 +11,8 @@
   for the CI's checks page (:mod:`privacy_checks.report.markdown`).
 * ``results.json`` - every metric of every (model, epoch, attack, slice), the
   accuracies and losses, each check's verdict, and for DP models the
-  accountant's epsilon per epoch and the DP guarantee checks. No timestamps or timings:
+  accountant's epsilon per epoch, the DP guarantee checks and each DP model's white-box
+  canary bound (``white_box_bounds``). No timestamps or timings:
   the same run writes the same bytes.
 """
 
@@ -151,6 +152,22 @@ def results_document(measured: Measured) -> dict:
         "results": results,
         # A result's detectable_rise is caught with this probability (tolerances.detectable_rise).
         "detectable_rise_power": POWER,
+        # Per DP model, the white-box canary epsilon lower bound its dp_conformance check measured.
+        "white_box_bounds": {
+            check.model: {
+                "epoch": check.epoch,
+                "epsilon_lower_bound": _round(check.white_box.epsilon),
+                "method": check.white_box.method,
+                "canaries": check.white_box.canaries,
+                "steps": check.white_box.steps,
+                "alpha": check.white_box.alpha,
+                "accountant_epsilon": _round(check.white_box.accountant_epsilon),
+                "one_run_epsilon_lower_bound": _round(check.white_box.one_run_epsilon),
+                "refutes_claim": check.white_box.refutes_claim,
+            }
+            for check in sorted(measured.guarantees.values(), key=lambda c: (c.model, c.epoch))
+            if check.white_box is not None
+        },
         "dp_checks": [
             {
                 "model": check.model,

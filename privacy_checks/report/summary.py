@@ -19,7 +19,7 @@ from privacy_checks.attack.records import AttackRecord
 from privacy_checks.judge import messages
 from privacy_checks.judge.session import PrivacyRun
 from privacy_checks.judge.tolerances import POWER
-from privacy_checks.judge.verdicts import Comparison, Status, counts as verdict_counts
+from privacy_checks.judge.verdicts import Comparison, GuaranteeCheck, Status, counts as verdict_counts
 from privacy_checks.report.measured import most_vulnerable
 from privacy_checks.run.settings import CheckFailed
 from privacy_checks.spec.cases import BASELINE, CaseKey
@@ -252,6 +252,7 @@ def dp_lines(run: PrivacyRun) -> list[Line]:
         failed = sum(1 for c in checks if not c.passed)
         line += f"; {len(checks) - failed} guarantee checks passed, {failed} failed"
         found.append(Line(line))
+        found.extend(white_box_line(spec.name, check, bounds) for check in checks if check.white_box is not None)
         if epsilon is not None and epsilon > accounting.MEANINGFUL_EPSILON:
             found.append(Line(
                 f"  {spec.name}: epsilon {epsilon:.1f} is above {accounting.MEANINGFUL_EPSILON:g}, where "
@@ -261,3 +262,18 @@ def dp_lines(run: PrivacyRun) -> list[Line]:
                 {"yellow": True},
             ))
     return found
+
+
+def white_box_line(model: str, check: GuaranteeCheck, bounds: list[AttackRecord]) -> Line:
+    """The white-box canary bound of ``check`` (a ``dp_conformance`` verdict) beside the accountant's
+    epsilon of the same steps and the largest black-box bound measured at that epoch: the two
+    lower bounds side by side show how much of the claim each can refute. Red where it refutes it."""
+    white = check.white_box
+    at_epoch = [r.epsilon_lower_bound for r in bounds if r.epoch == check.epoch]
+    black = f"black-box bound {max(at_epoch):.2f}" if at_epoch else "black-box bound not measured"
+    return Line(
+        f"  {model}: white-box canary bound eps >= {white.epsilon:.2f} ({white.method}, {white.canaries:,} "
+        f"canaries, {white.confidence} confidence) against the accountant's {white.accountant_epsilon:.2f} "
+        f"at epoch {check.epoch}; {black}",
+        {"red": True} if white.refutes_claim else {},
+    )
