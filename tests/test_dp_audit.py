@@ -143,6 +143,7 @@ def _audit(model, digits, seed=0):
     )
 
 
+@pytest.mark.study  # end to end, about 16 s on the current lane: run by .ci/run (pytest -m study)
 def test_the_optimizer_that_trains_conforms_on_10_seeds(digits):
     model = _model(CLAIM)
     for seed in range(10):

@@ -14,6 +14,7 @@ from privacy_checks.spec.registry import DP_2_LAYERS, SMOKE
 from privacy_checks.train import lane
 
 
+@pytest.mark.study  # end to end, about 9 s on the current lane: run by .ci/run (pytest -m study)
 @pytest.mark.filterwarnings("ignore:non-integer arguments to randrange:DeprecationWarning")
 def test_report_carries_epsilon_bounds_and_guarantee_verdicts(tmp_path):
     import json

@@ -100,6 +100,7 @@ class _Recording:
         return "recorded"
 
 
+@pytest.mark.study  # end to end, about 8 s on the current lane: run by .ci/run (pytest -m study)
 def test_planned_snapshots_are_attacked_as_they_come_and_next_models_train_while_waiting(tmp_path):
     lines: list[str] = []
     recording = _Recording()
@@ -116,6 +117,7 @@ def test_planned_snapshots_are_attacked_as_they_come_and_next_models_train_while
     assert recording.submitted[-1] == ("2_layers", 1)
 
 
+@pytest.mark.study  # end to end, about 16 s on the current lane: run by .ci/run (pytest -m study)
 def test_numbers_do_not_depend_on_where_attacks_run(tmp_path):
     here = Runner(Settings(SMOKE, tmp_path, tmp_path), {})
     there = Runner(Settings(SMOKE, tmp_path, tmp_path), {}, executor=executors.executor(2))
@@ -130,6 +132,7 @@ REFERENCED = dataclasses.replace(
 )
 
 
+@pytest.mark.study  # end to end, about 17 s on the current lane: run by .ci/run (pytest -m study)
 def test_reference_models_train_once_when_their_attacks_are_asked_for_and_come_from_the_cache(tmp_path, monkeypatch):
     trained = []
     real_train = fit.train

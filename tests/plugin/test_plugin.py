@@ -34,6 +34,7 @@ def shift_baseline(project, model: str, needle: str, metric: str, delta: float) 
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.study  # end to end, about 24 s on the current lane: run by .ci/run (pytest -m study)
 def test_record_check_regress_improve_cycle(project):
     first = run(project)
     first.assert_outcomes(failed=CASES)
@@ -88,6 +89,7 @@ def test_record_check_regress_improve_cycle(project):
     )
 
 
+@pytest.mark.study  # end to end, about 22 s on the current lane: run by .ci/run (pytest -m study)
 def test_report_is_written_and_byte_identical_across_runs(project):
     run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
     run(project).assert_outcomes(passed=CASES)
@@ -112,6 +114,7 @@ def test_report_is_written_and_byte_identical_across_runs(project):
     assert [e["epoch"] for e in results["models"]["2_layers"]["epochs"]] == [1, 3]
 
 
+@pytest.mark.study  # end to end, about 23 s on the current lane: run by .ci/run (pytest -m study)
 def test_the_ci_summary_reaches_the_checks_page_and_never_fails_the_run(project, monkeypatch, tmp_path):
     """$GITHUB_STEP_SUMMARY gets the verdict, the failures and the numbers of the entire dataset,
     appended after what earlier steps wrote; a file that cannot be written is said, not failed."""
@@ -141,6 +144,7 @@ def test_the_ci_summary_reaches_the_checks_page_and_never_fails_the_run(project,
     assert "GITHUB_STEP_SUMMARY" not in run(project).stdout.str()
 
 
+@pytest.mark.study  # end to end, about 15 s on the current lane: run by .ci/run (pytest -m study)
 def test_which_examples_leak_as_images_for_public_data_indices_or_not_at_all(project):
     run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
     page = project.path / "privacy-report" / "index.html"
@@ -156,6 +160,7 @@ def test_which_examples_leak_as_images_for_public_data_indices_or_not_at_all(pro
     assert 'id="leaks"' not in page.read_text()
 
 
+@pytest.mark.study  # end to end, about 13 s on the current lane: run by .ci/run (pytest -m study)
 def test_update_keeps_deselected_entries_and_drops_stale_ones(project):
     run(project, "--privacy-update-baselines").assert_outcomes(passed=CASES)
     path = baseline_file(project)
@@ -184,6 +189,7 @@ def test_corrupt_baseline_fails_its_checks_naming_the_file(project):
     result.stdout.fnmatch_lines([f"*{baselines_of('smoke')}/2_layers.json: not valid JSON*--privacy-update-baselines*"])
 
 
+@pytest.mark.study  # end to end, about 9 s on the current lane: run by .ci/run (pytest -m study)
 def test_baseline_from_a_changed_setup_is_compared_and_the_change_named(project):
     """Changing training is what the suite judges: compare, and say what changed."""
     run(project, "--privacy-update-baselines", "-k", "2_layers").assert_outcomes(passed=4)
@@ -249,6 +255,7 @@ def test_bad_options_are_usage_errors(pytester, args, ini, message):  # no train
     result.stderr.fnmatch_lines([message])
 
 
+@pytest.mark.study  # end to end, about 9 s on the current lane: run by .ci/run (pytest -m study)
 def test_tolerance_from_ini_is_used(project):
     run(project, "--privacy-update-baselines", "-k", "2_layers").assert_outcomes(passed=4)
     shift_baseline(project, "2_layers", '"epoch": 3, "attack": "threshold"', "auc", -0.1)
@@ -268,6 +275,7 @@ def test_dataset_option_changes_the_source_and_the_profile_hash(project, monkeyp
     assert hashes[0] != hashes[1]
 
 
+@pytest.mark.study  # end to end, about 25 s on the current lane: run by .ci/run (pytest -m study)
 def test_rerun_reuses_cached_training_and_attacks_with_identical_results(project):
     def cached_run(*args):  # unlike run(), keeps pytest's cache provider, where the cache lives
         return project.runpytest("-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
@@ -319,6 +327,7 @@ def _forget_smoke_rmia():
         registry.unregister_profile(registry.PROFILES["smoke-rmia"])
 
 
+@pytest.mark.study  # end to end, about 13 s on the current lane: run by .ci/run (pytest -m study)
 def test_reference_model_attacks_are_checked_recorded_and_reported_like_the_others(
     pytester, _heavy_modules_stay_loaded, _forget_smoke_rmia
 ):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from privacy_pytester import run
 from lanes import baselines_of
 
 
+@pytest.mark.study  # end to end, about 23 s on the current lane: run by .ci/run (pytest -m study)
 def test_calibration_records_the_spread_and_tolerances_follow_it(project):
     result = run(project, "--privacy-calibrate=3", "-k", "2_layers")
     result.assert_outcomes(passed=4)

@@ -47,6 +47,7 @@ pytest_plugins = ["privacy_checks.plugin"]
 '''
 
 
+@pytest.mark.study  # end to end, about 14 s on the current lane: run by .ci/run (pytest -m study)
 @pytest.mark.parametrize("broken", [False, True], ids=["honest", "half_noise"])
 def test_the_conformance_check_fails_an_optimizer_adding_half_the_noise(pytester, broken):
     pytester.makeconftest(CONFTEST.format(broken=broken, inflated=False))

@@ -102,6 +102,7 @@ def results(pytester: pytest.Pytester) -> dict:
     return json.loads((pytester.path / "privacy-report" / "results.json").read_text())
 
 
+@pytest.mark.study  # end to end, about 14 s on the current lane: run by .ci/run (pytest -m study)
 @pytest.mark.parametrize("outputs, params", [("logits", "{hidden = 32}"), ("probabilities", "{softmax = true}")])
 def test_a_builder_and_data_function_from_pyproject_record_and_pass(pytester, _heavy_modules_stay_loaded, outputs, params):
     team_project(pytester, params=params, outputs=outputs)

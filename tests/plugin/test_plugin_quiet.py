@@ -20,6 +20,7 @@ from privacy_pytester import CASES, SUITE
 TIMEOUT = 300
 
 
+@pytest.mark.study  # end to end, about 9 s on the current lane: run by .ci/run (pytest -m study)
 def test_a_projects_run_has_no_warnings_summary_even_with_deprecations_as_errors(pytester):
     pytester.makeini("[pytest]\nprivacy_profile = smoke\n")  # no filterwarnings, as in a new project
     pytester.makepyfile(test_suite=SUITE)

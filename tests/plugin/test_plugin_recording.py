@@ -96,6 +96,7 @@ def stored(pytester, model="mlp") -> dict:
     return json.loads((pytester.path / baselines_of("team") / f"{model}.json").read_text())
 
 
+@pytest.mark.study  # end to end, about 17 s on the current lane: run by .ci/run (pytest -m study)
 def test_a_new_baseline_is_calibrated_by_default_and_kept_when_another_model_is_added(
     pytester, _heavy_modules_stay_loaded
 ):
@@ -123,6 +124,7 @@ def test_a_new_baseline_is_calibrated_by_default_and_kept_when_another_model_is_
     assert stored(pytester, "dp")["calibration_seeds"] == [0, 1]
 
 
+@pytest.mark.study  # end to end, about 19 s on the current lane: run by .ci/run (pytest -m study)
 def test_a_stale_calibration_is_dropped_only_with_a_message_that_names_the_command(
     pytester, _heavy_modules_stay_loaded
 ):
