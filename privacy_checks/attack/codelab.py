@@ -29,22 +29,12 @@ from typing import Iterator
 import numpy as np
 
 from privacy_checks.attack import metrics
+from privacy_checks.attack.mia_attacks import seeded_global_numpy
 from privacy_checks.attack.accounting import bound_delta, epsilon_lower_bound, guarantee_alpha, variant_label
 from privacy_checks.attack.records import AttackRecord, Evaluation, short_attack_name, slice_name
 from privacy_checks.spec.profile import Profile
 from privacy_checks.spec.vocabulary import ATTACKS, ENTIRE_DATASET, derive_seed
 from privacy_checks.train.snapshot import Snapshot
-
-
-@contextlib.contextmanager
-def seeded_global_numpy(seed: int) -> Iterator[None]:
-    """Seeds NumPy's global RNG for the block and restores the caller's state after."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:

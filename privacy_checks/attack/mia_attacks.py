@@ -15,7 +15,7 @@ Randomness comes from NumPy's *global* RNG, in TF Privacy's order and
 amounts: the balancing and fold shuffles here, and the MLP's and random
 forest's own draws (``random_state=None``). With the same global seed the
 same numbers come out as from TF Privacy; pass ``seed`` (or seed the global
-RNG, e.g. with :func:`privacy_checks.attack.codelab.seeded_global_numpy`) to make
+RNG, e.g. with :func:`seeded_global_numpy`) to make
 them reproducible. Everything runs in one process, one job at a time, as
 TF Privacy runs it by default: parallel jobs would each draw from their own
 copy of the RNG and change the numbers. For speed, limit BLAS to one thread
@@ -99,7 +99,7 @@ def run_attacks(
     attack_types = tuple(attack_types)
     num_classes = attack_input.num_classes if slicing_spec.by_class else None
     results = []
-    with _global_seed(seed):
+    with seeded_global_numpy(seed):
         for spec in slicing_spec.single_slice_specs(num_classes):
             data = attack_input.slice(spec)
             for attack_type in attack_types:
@@ -115,7 +115,9 @@ def run_attacks(
 
 
 @contextlib.contextmanager
-def _global_seed(seed: Optional[int]) -> Iterator[None]:
+def seeded_global_numpy(seed: Optional[int]) -> Iterator[None]:
+    """Seeds NumPy's global RNG for the block (scikit-learn's attacks draw from it) and restores
+    the caller's state after; None leaves it alone."""
     if seed is None:
         yield
         return

@@ -212,12 +212,7 @@ class Runner(NodeWork):
         if node.model in self._unbuildable:
             raise self._unbuildable[node.model]
         if self._remote:
-            self._submit_all()
-            self._producing.add(node)
-            try:
-                run = self._wait_for(self._future(node)).value
-            finally:
-                self._producing.discard(node)
+            run = self._produce_remotely(node)
             self._schedule_all(node, run)
             self.say(node.seed, f"{node.model}: trained in {run.seconds:.1f}s {self.executor.describe()}")
         else:
@@ -225,6 +220,16 @@ class Runner(NodeWork):
         self.cost(node.model, node.seed).training = run.seconds
         self.store(cache.save_training, self.training_name(node), run, dataset.source)
         return run
+
+    def _produce_remotely(self, node: Training | Reference) -> TrainingRun:
+        """Submits every planned node (the executor then has all the work at once) and waits for
+        ``node``'s, marking it as being produced meanwhile so that it is not submitted twice."""
+        self._submit_all()
+        self._producing.add(node)
+        try:
+            return self._wait_for(self._future(node)).value
+        finally:
+            self._producing.discard(node)
 
     def _train_reference(self, node: Reference) -> TrainingRun:
         name = self.reference_name(node)
@@ -235,12 +240,7 @@ class Runner(NodeWork):
         dataset = self.dataset()
         design = self.design(dataset)
         if self._remote:
-            self._submit_all()
-            self._producing.add(node)
-            try:
-                run = self._wait_for(self._future(node)).value
-            finally:
-                self._producing.discard(node)
+            run = self._produce_remotely(node)
         else:
             run = self.train_reference_here(node, dataset, design)
         self.store(cache.save_training, name, run, dataset.source)
