@@ -68,7 +68,7 @@ def test_the_summary_line_puts_the_canary_bound_beside_the_claim_and_the_black_b
     line = white_box_line("dp_2_layers", conformance(), [_record(3, 0.55), _record(3, 0.31), _record(1, 0.9)])
     assert line.text == (
         "  dp_2_layers: white-box canary bound eps >= 4.54 (GDP, 2,000 canaries, 99.9986 % confidence) "
-        "against the accountant's 7.23 at epoch 3; black-box bound 0.55"
+        "against the accountant's 7.23 at epoch 3; black-box bound 0.55 at that epoch"
     )
     assert not line.markup
     alone = white_box_line("dp_2_layers", conformance(), [])

@@ -270,7 +270,7 @@ def white_box_line(model: str, check: GuaranteeCheck, bounds: list[AttackRecord]
     lower bounds side by side show how much of the claim each can refute. Red where it refutes it."""
     white = check.white_box
     at_epoch = [r.epsilon_lower_bound for r in bounds if r.epoch == check.epoch]
-    black = f"black-box bound {max(at_epoch):.2f}" if at_epoch else "black-box bound not measured"
+    black = f"black-box bound {max(at_epoch):.2f} at that epoch" if at_epoch else "black-box bound not measured"
     return Line(
         f"  {model}: white-box canary bound eps >= {white.epsilon:.2f} ({white.method}, {white.canaries:,} "
         f"canaries, {white.confidence} confidence) against the accountant's {white.accountant_epsilon:.2f} "
