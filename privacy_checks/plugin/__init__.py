@@ -35,7 +35,7 @@ from privacy_checks.spec import pyproject, registry
 from privacy_checks.spec.cases import BASELINE, Case, cases
 from privacy_checks.spec.files import display_path
 from privacy_checks.spec.sources import dataset_location, is_path_source, with_location
-from privacy_checks.train import lane
+from privacy_checks.train import lane, quiet
 
 RUN_KEY = pytest.StashKey[PrivacyRun]()
 DECLARED_KEY = pytest.StashKey[RunProfiles]()
@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "privacy: a membership-inference privacy regression check (privacy_checks); "
         "select with -m privacy.",
     )
+    config.addinivalue_line("filterwarnings", quiet.TRACING_FILTER)  # Python 3.13's autograph chatter
 
     def progress(message: str) -> None:
         """A line on the terminal while training runs inside a test, without ``-s``."""

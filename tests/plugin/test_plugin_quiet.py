@@ -14,7 +14,7 @@ import warnings
 import pytest
 
 from privacy_checks.train import quiet
-from privacy_pytester import CASES, SUITE
+from privacy_pytester import CASES, SUITE, run
 
 #: A smoke run in a new process: TensorFlow's import, two short trainings, worker processes.
 TIMEOUT = 300
@@ -73,3 +73,23 @@ def test_quiet_imports_hides_exactly_these_warnings(text, category, module):
                 warn(category=UserWarning)  # another category
         with pytest.raises(category):
             warn()  # outside the block
+
+
+AUTOGRAPH_WARNING = '''
+import warnings
+
+def test_traces():
+    # What gast (TensorFlow's autograph) raises on Python 3.13 for every function it converts.
+    warnings.warn_explicit("Call.__init__ got an unexpected keyword argument '___pyct_anno'. Support for "
+                           "arbitrary keyword arguments is deprecated and will be removed in Python 3.15.",
+                           DeprecationWarning, "astn.py", 23, module="{module}")
+'''
+
+
+@pytest.mark.parametrize(("module", "shown"), [("gast.astn", False), ("team.model", True)])
+def test_python_313s_autograph_warning_is_left_out_of_the_summary_and_nothing_else(project, module, shown):
+    project.makepyfile(test_traces=AUTOGRAPH_WARNING.replace("{module}", module))
+    result = run(project, "test_traces.py")
+    result.assert_outcomes(passed=1)
+    assert ("warnings summary" in result.stdout.str()) == shown, "\n".join(result.stdout.lines[-14:])
+    assert ("___pyct_anno" in result.stdout.str()) == shown
