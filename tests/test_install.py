@@ -130,7 +130,7 @@ def test_a_wheel_in_a_fresh_environment_runs_the_tabular_example_against_its_bas
     assert ROOT not in module.parents
     assert entry_point == "privacy_checks.plugin"
     assert distribution == purelib
-    assert (purelib / "privacy_checks" / "templates").is_dir(), "the report templates ship in the wheel"
+    assert (purelib / "privacy_checks" / "report" / "templates" / "report.html.j2").is_file(), "the report template ships in the wheel"
 
     # The example as a team's project: its own folder, its pyproject's pythonpath = ["."],
     # its committed baselines.
