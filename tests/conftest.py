@@ -27,11 +27,21 @@ def _tensorflow_threads_of_the_profiles():
     configure_threads(SMOKE)
 
 
+#: What a CI machine sets that changes what a run inside a test prints. ``CI`` and ``BUILD_NUMBER``
+#: make pytest print each failure's whole message in its short test summary (no cut at the terminal's
+#: width), so a message counted in the output appears once more; the colour and width variables
+#: change every line. A test asserts what the plugin prints, wherever the suite runs.
+CI_ENVIRONMENT = ("CI", "BUILD_NUMBER", "PY_COLORS", "FORCE_COLOR", "NO_COLOR", "COLUMNS", "LINES")
+
+
 @pytest.fixture(autouse=True)
-def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs inside tests (pytester) append no summary to the CI page of this repository's own job:
-    only the outer run's, written at its session finish after this is undone, belongs there."""
+def _runs_inside_tests_print_as_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs inside tests (pytester) print the same on a CI machine as on a developer's, and append no
+    summary to the CI page of this repository's own job: only the outer run's, written at its session
+    finish after this is undone, belongs there."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    for variable in CI_ENVIRONMENT:
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture(scope="session")
