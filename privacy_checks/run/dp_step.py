@@ -14,12 +14,11 @@ run's training draws at step t.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 from privacy_checks.attack import white_box
 from privacy_checks.run.runner import Runner
 from privacy_checks.spec.vocabulary import derive_seed
-from privacy_checks.train import fit
+from privacy_checks.train import fit, quiet
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +42,7 @@ def audit(runner: Runner, model: str, alpha: float) -> StepAudit:
         raise ValueError(f"{model} is not trained with DP-SGD, so it has no DP step to audit.")
     dataset = runner.dataset()
     fit.configure_threads(profile)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
+    with quiet.keras_seeding():
         tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
         built = fit.prepare(profile, spec, dataset, runner.hooks.make_model)
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import warnings
 from typing import Callable, Iterator
 
 import numpy as np
@@ -23,7 +22,7 @@ from privacy_checks.data.dataset import Dataset
 from privacy_checks.spec.model_spec import ModelSpec
 from privacy_checks.spec.profile import Profile, dp_batch_problem
 from privacy_checks.spec.vocabulary import derive_seed
-from privacy_checks.train import lane, models
+from privacy_checks.train import lane, models, quiet
 from privacy_checks.train.snapshot import Snapshot, TrainingRun
 
 
@@ -238,8 +237,7 @@ def preflight(profile: Profile, spec: ModelSpec, dataset: Dataset, make: MakeMod
     import tensorflow as tf
 
     configure_threads(profile)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
+    with quiet.keras_seeding():
         tf.keras.utils.set_random_seed(derive_seed(profile.seed, "train", spec.name))
         prepare(profile, spec, dataset, make)
         tf.keras.backend.clear_session()
@@ -256,9 +254,7 @@ def train(
     import tensorflow as tf
 
     configure_threads(profile)
-    with warnings.catch_warnings():
-        # Keras 2.15 calls random.randint(1, 1e9), deprecated since Python 3.10.
-        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
+    with quiet.keras_seeding():
         return _train(tf, profile, spec, dataset, on_snapshot, make)
 
 

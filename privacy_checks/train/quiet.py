@@ -103,6 +103,20 @@ def quiet_imports() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def keras_seeding() -> Iterator[None]:
+    """Hides, for the block, the one warning Keras raises while it seeds and trains.
+
+    Keras 2.15 calls ``random.randint(1, 1e9)`` (a float bound: deprecated since Python 3.10)
+    when it seeds, builds and fits; a project can change neither. Every place that seeds or
+    trains a model (:mod:`privacy_checks.train.fit`, :mod:`privacy_checks.run.dp_step`) uses
+    this one filter, matched by message and category only for the block.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "non-integer arguments to randrange", DeprecationWarning)
+        yield
+
+
 #: What :func:`import_stack` imports: TensorFlow, and on the codelab lane TF Privacy, whose
 #: ``__init__`` imports TensorFlow Probability (its DP optimizer trains the DP models there).
 STACK = ("tensorflow", "tensorflow_privacy")

@@ -75,6 +75,21 @@ def test_quiet_imports_hides_exactly_these_warnings(text, category, module):
             warn()  # outside the block
 
 
+
+def test_keras_seeding_hides_only_keras_randrange_deprecation_and_only_in_the_block():
+    # What Python 3.10 and 3.11 say when Keras 2.15 calls random.randint(1, 1e9).
+    randrange = "non-integer arguments to randrange() have been deprecated since Python 3.10"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with quiet.keras_seeding():
+            warnings.warn(randrange, DeprecationWarning)  # hidden
+            with pytest.raises(DeprecationWarning):
+                warnings.warn("another deprecation", DeprecationWarning)
+            with pytest.raises(FutureWarning):
+                warnings.warn(randrange, FutureWarning)  # another category
+        with pytest.raises(DeprecationWarning, match="randrange"):
+            warnings.warn(randrange, DeprecationWarning)  # outside the block
+
 AUTOGRAPH_WARNING = '''
 import warnings
 
