@@ -29,7 +29,9 @@ pytestmark = pytest.mark.study
 
 @pytest.fixture(scope="module")
 def outcomes(request, tmp_path_factory) -> list[power.SeedOutcome]:
-    cache = request.config.cache.mkdir("privacy_checks") if request.config.cache else None
+    # pytest's cache as the plugin uses it; none with -p no:cacheprovider (config.cache is then unset)
+    pytest_cache = getattr(request.config, "cache", None)
+    cache = pytest_cache.mkdir("privacy_checks") if pytest_cache is not None else None
     settings = Settings(
         profile=DIGITS,
         baselines_dir=ROOT / "baselines",
